@@ -1,0 +1,37 @@
+# Developer commands. Each target installs what it needs first (scripts/setup.sh), project-locally.
+# Run `make help` for the list.
+
+SHELL := /usr/bin/env bash
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+DYNAMODB_PORT ?= 8000
+DYNAMODB_DATA ?= .local/dynamodb
+INVOKE_PORT ?= 9000
+FN ?= list
+EVENT ?= events/list-notes.json
+
+# What the functions read at init when run locally (the template sets the same in AWS).
+LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true
+
+.PHONY: help setup test dynamodb watch invoke build
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+setup: ## Install the development tools (.venv, node_modules, rustup components)
+	@scripts/setup.sh
+
+test: ## Run every check and test (what CI runs)
+	@scripts/test.sh
+
+dynamodb: setup ## Start DynamoDB Local on DYNAMODB_PORT with the template's tables (data in DYNAMODB_DATA)
+	@cargo run --quiet -p notes-devkit --bin notes-dev -- dynamodb --port $(DYNAMODB_PORT) --data-dir $(DYNAMODB_DATA)
+
+watch: setup ## Serve the functions on the Lambda Runtime API (cargo lambda watch, port INVOKE_PORT)
+	@cargo lambda watch --invoke-port $(INVOKE_PORT) --env-vars '$(LOCAL_ENV)'
+
+invoke: ## Invoke function FN with the fixture EVENT through `make watch` (e.g. FN=createUpdate EVENT=events/create-note.json)
+	@cargo lambda invoke $(FN) --invoke-port $(INVOKE_PORT) --data-file $(EVENT)
+
+build: setup ## Build release binaries for Lambda (target/lambda/<function>/bootstrap)
+	@cargo lambda build --release

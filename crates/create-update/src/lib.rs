@@ -1,0 +1,248 @@
+//! The `createUpdate` function: `POST /notes`. Without `NoteId` it creates a note under a new,
+//! time-ordered id; with `NoteId` it creates or replaces the caller's note of that id, as the
+//! labs' clients expect. A version (`If-Match` or `"Version"`) makes the write conditional.
+
+use std::fmt;
+
+use notes_domain::{
+    Expectation, NoteId, NoteText, NoteWrite, NoteWriter, StoreError, Timestamp, Version,
+};
+use notes_http::http::{HeaderValue, Method, StatusCode, header};
+use notes_http::{
+    ApiError, Body, NoteView, Request, Response, caller, if_match_version, json_body,
+    json_response, location_of, required_env, set_etag,
+};
+use serde::de::{self, IgnoredAny, Visitor};
+use serde::{Deserialize, Deserializer};
+
+/// What the function reads from its environment at init.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub notes_table: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, notes_http::ConfigError> {
+        Ok(Self {
+            notes_table: required_env("NOTES_TABLE", "the name of the DynamoDB notes table")?,
+        })
+    }
+}
+
+/// The request body. Fields a client echoes back from a note it read (`CreatedAt`,
+/// `UpdatedAt`) are ignored; `UserId` is refused outright, since identity only ever comes from
+/// the authorizer.
+#[derive(Debug, Deserialize)]
+struct NoteRequest {
+    #[serde(rename = "Note")]
+    note: Option<String>,
+    #[serde(rename = "NoteId", default, deserialize_with = "note_id_input")]
+    note_id: Option<String>,
+    #[serde(rename = "Version")]
+    version: Option<u64>,
+    #[serde(rename = "UserId")]
+    user_id: Option<IgnoredAny>,
+}
+
+/// `NoteId` as a string, or as a non-negative integer (the labs' clients number their notes).
+fn note_id_input<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    struct NoteIdVisitor;
+    impl<'de> Visitor<'de> for NoteIdVisitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or a non-negative integer")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+            Ok(Some(value.to_owned()))
+        }
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+            Ok(Some(NoteId::from_number(value).as_str().to_owned()))
+        }
+    }
+    deserializer.deserialize_option(NoteIdVisitor)
+}
+
+#[tracing::instrument(name = "create_update", skip_all)]
+pub async fn handle<S: NoteWriter>(
+    store: &S,
+    request: Request,
+) -> Result<Response<Body>, ApiError> {
+    let user_id = caller(&request)?;
+    if request.method() != Method::POST {
+        return Err(ApiError::MethodNotAllowed { allow: "POST" });
+    }
+    let body: NoteRequest = json_body(&request)?;
+    if body.user_id.is_some() {
+        return Err(ApiError::BadRequest(
+            "UserId must not be sent: notes always belong to the signed-in caller".into(),
+        ));
+    }
+    let text = NoteText::parse(
+        body.note
+            .ok_or_else(|| ApiError::BadRequest("Note is required".into()))?,
+    )?;
+    let header_version = if_match_version(&request)?;
+    let body_version = body.version.map(Version::new).transpose()?;
+    let expected = match (header_version, body_version) {
+        (Some(h), Some(b)) if h != b => {
+            return Err(ApiError::BadRequest(
+                "If-Match and Version disagree: send one, or the same version in both".into(),
+            ));
+        }
+        (h, b) => h.or(b),
+    };
+    let (note_id, expectation) = match (body.note_id, expected) {
+        (None, None) => (NoteId::generate(), Expectation::Absent),
+        (None, Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "a version only makes sense with the NoteId of the note to update".into(),
+            ));
+        }
+        (Some(id), None) => (NoteId::parse(&id)?, Expectation::Anything),
+        (Some(id), Some(version)) => (NoteId::parse(&id)?, Expectation::AtVersion(version)),
+    };
+    tracing::debug!(note_id = %note_id, "writing note");
+
+    let write = NoteWrite {
+        user_id,
+        note_id: note_id.clone(),
+        text,
+        expectation,
+        now: Timestamp::now(),
+    };
+    let note = match store.put_note(write).await {
+        Ok(note) => note,
+        Err(StoreError::VersionConflict { current }) => {
+            let expected = match expectation {
+                Expectation::AtVersion(version) => version.to_string(),
+                _ => "none".into(),
+            };
+            return Err(ApiError::Conflict(match current {
+                Some(current) => format!(
+                    "note {note_id} is at version {current}, not {expected}: read it again and retry"
+                ),
+                None => format!("you have no note with NoteId {note_id} at version {expected}"),
+            }));
+        }
+        Err(err) => return Err(err.into()),
+    };
+
+    let created = note.version == Version::FIRST;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = json_response(status, &NoteView::from(&note));
+    set_etag(&mut response, note.version);
+    if created
+        && let Ok(location) = HeaderValue::from_str(&location_of(&request, note.note_id.as_str()))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notes_domain::testing::UntouchableStore;
+    use notes_http::fixtures::{fixture_request, status_and_json};
+
+    #[tokio::test]
+    async fn rejected_fixtures_touch_nothing() {
+        let cases = [
+            ("create-note-no-identity.json", 401),
+            ("create-note-invalid-json.json", 400),
+            ("create-note-wrong-type.json", 400),
+            ("create-note-empty.json", 400),
+            ("create-note-too-long.json", 400),
+            ("create-note-wrong-content-type.json", 415),
+            ("create-note-user-smuggled.json", 400),
+            ("list-notes.json", 405),
+        ];
+        for (fixture, expected) in cases {
+            let store = UntouchableStore::default();
+            let response = handle(&store, fixture_request(fixture).unwrap())
+                .await
+                .unwrap_or_else(ApiError::into_response);
+            let (status, body) = status_and_json(&response);
+            assert_eq!(status, expected, "{fixture}: {body}");
+            assert!(body["message"].is_string(), "{fixture}: {body}");
+            assert_eq!(store.calls(), 0, "{fixture} reached the store");
+        }
+    }
+
+    #[tokio::test]
+    async fn wrong_types_are_named_and_versions_must_agree() {
+        let response = handle(
+            &UntouchableStore::default(),
+            fixture_request("create-note-wrong-type.json").unwrap(),
+        )
+        .await
+        .unwrap_or_else(ApiError::into_response);
+        let (_, body) = status_and_json(&response);
+        assert!(
+            body["message"].as_str().unwrap().starts_with("Note:"),
+            "{body}"
+        );
+
+        let bodies = [
+            (
+                r#"{"NoteId": "1", "Note": "x", "Version": 2}"#,
+                Some("\"3\""),
+                "If-Match and Version differ",
+            ),
+            (
+                r#"{"Note": "x", "Version": 2}"#,
+                None,
+                "a version without a NoteId",
+            ),
+            (
+                r#"{"NoteId": -1, "Note": "x"}"#,
+                None,
+                "a negative numeric id",
+            ),
+            (r#"{"NoteId": 1.5, "Note": "x"}"#, None, "a fractional id"),
+            (
+                r#"{"NoteId": "a/b", "Note": "x"}"#,
+                None,
+                "an id with a slash",
+            ),
+            (
+                r#"{"NoteId": "1", "Note": "x", "Version": 0}"#,
+                None,
+                "version zero",
+            ),
+            (
+                r#"{"NoteId": {"S": "1"}, "Note": "x"}"#,
+                None,
+                "an object id",
+            ),
+        ];
+        for (json, if_match, why) in bodies {
+            let mut request = fixture_request("create-note.json").unwrap();
+            *request.body_mut() = Body::from(json);
+            if let Some(value) = if_match {
+                request
+                    .headers_mut()
+                    .insert(header::IF_MATCH, value.parse().unwrap());
+            }
+            let store = UntouchableStore::default();
+            let response = handle(&store, request)
+                .await
+                .unwrap_or_else(ApiError::into_response);
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}");
+            assert_eq!(store.calls(), 0, "{why}");
+        }
+    }
+}

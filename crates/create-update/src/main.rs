@@ -1,0 +1,11 @@
+//! Lambda entry point of `createUpdate`: config and the DynamoDB client are built once, at init.
+
+use notes_dynamodb::DynamoNotes;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    notes_http::init_tracing();
+    let config = create_update::Config::from_env()?;
+    let store = DynamoNotes::new(notes_dynamodb::client_from_env().await, config.notes_table);
+    notes_http::run(|request| create_update::handle(&store, request)).await
+}

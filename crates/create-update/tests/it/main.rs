@@ -1,0 +1,178 @@
+//! The `createUpdate` binary run as Lambda runs it (through the Runtime API) against DynamoDB
+//! Local, fed the fixtures in `events/`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::Path;
+
+use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
+use notes_devkit::testing::{TestTables, fresh_tables};
+use notes_domain::{NoteId, NoteReader, PageSize, UserId};
+use notes_dynamodb::DynamoNotes;
+use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, with_body, with_header};
+use serde_json::Value;
+
+async fn start() -> (TestTables, LambdaSandbox, DynamoNotes) {
+    let tables = fresh_tables().await.unwrap();
+    let sandbox = LambdaSandbox::start(
+        Path::new(env!("CARGO_BIN_EXE_createUpdate")),
+        &tables.function_env(),
+    )
+    .await
+    .unwrap();
+    let store = DynamoNotes::new(tables.client.clone(), tables.notes_table.clone());
+    (tables, sandbox, store)
+}
+
+async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
+    match sandbox.invoke(event).await.unwrap().outcome {
+        Outcome::Response(value) => ProxyResponse::parse(&value).unwrap(),
+        Outcome::Error {
+            error_type,
+            error_message,
+        } => {
+            panic!(
+                "invocation failed: {error_type}: {error_message}\n{}",
+                sandbox.logs()
+            )
+        }
+    }
+}
+
+async fn notes_of(store: &DynamoNotes, user: &str) -> Vec<(String, String, u64)> {
+    let page = store
+        .list_notes(
+            &UserId::parse(user).unwrap(),
+            PageSize::new(100).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    page.items
+        .into_iter()
+        .map(|n| {
+            (
+                n.note_id.as_str().to_owned(),
+                n.text.into_string(),
+                n.version.get(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn creates_with_a_generated_id_in_the_callers_partition_only() {
+    let (_tables, sandbox, store) = start().await;
+    let response = call(&sandbox, &fixture_json("create-note.json").unwrap()).await;
+    assert_eq!(response.status, 201, "{:?}", response.body);
+    let id = response.body["NoteId"].as_str().unwrap().to_owned();
+    assert!(NoteId::parse(&id).is_ok());
+    assert_eq!(response.body["Note"], "Buy milk");
+    assert_eq!(response.body["Version"], 1);
+    assert_eq!(
+        response.header("location"),
+        Some(format!("/Prod/notes/{id}").as_str())
+    );
+    assert_eq!(response.header("etag"), Some("\"1\""));
+
+    assert_eq!(
+        notes_of(&store, "alice").await,
+        [(id, "Buy milk".to_owned(), 1)]
+    );
+    assert!(
+        notes_of(&store, "bob").await.is_empty(),
+        "alice's write is invisible to bob"
+    );
+
+    let base64 = call(&sandbox, &fixture_json("create-note-base64.json").unwrap()).await;
+    assert_eq!(base64.status, 201, "{:?}", base64.body);
+    assert_eq!(notes_of(&store, "alice").await.len(), 2);
+}
+
+#[tokio::test]
+async fn lab_style_updates_and_versions() {
+    let (_tables, sandbox, store) = start().await;
+    // The labs' clients send numeric ids and create-or-replace.
+    let created = call(&sandbox, &fixture_json("update-note.json").unwrap()).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["NoteId"], "1");
+    let replaced = call(&sandbox, &fixture_json("update-note.json").unwrap()).await;
+    assert_eq!(replaced.status, 200);
+    assert_eq!(replaced.body["Version"], 2);
+    assert_eq!(replaced.body["CreatedAt"], created.body["CreatedAt"]);
+
+    // If-Match "1" is stale now: 409, nothing changes.
+    let stale = call(
+        &sandbox,
+        &fixture_json("update-note-if-match.json").unwrap(),
+    )
+    .await;
+    assert_eq!(stale.status, 409, "{:?}", stale.body);
+    let stale_body = call(
+        &sandbox,
+        &fixture_json("update-note-stale-version.json").unwrap(),
+    )
+    .await;
+    assert_eq!(stale_body.status, 409);
+    assert_eq!(
+        notes_of(&store, "alice").await,
+        [("1".to_owned(), "Buy oat milk".to_owned(), 2)]
+    );
+
+    // With the current version it applies.
+    let event = with_header(
+        fixture_json("update-note-if-match.json").unwrap(),
+        "If-Match",
+        "\"2\"",
+    );
+    let updated = call(&sandbox, &event).await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    assert_eq!(updated.body["Version"], 3);
+    assert_eq!(updated.header("etag"), Some("\"3\""));
+
+    // Bob writing "his" note 1 creates his own note and leaves alice's alone.
+    let bobs = call(
+        &sandbox,
+        &as_user(fixture_json("update-note.json").unwrap(), "bob"),
+    )
+    .await;
+    assert_eq!(bobs.status, 201);
+    assert_eq!(notes_of(&store, "alice").await[0].2, 3);
+    assert_eq!(notes_of(&store, "bob").await[0].2, 1);
+}
+
+#[tokio::test]
+async fn rejected_requests_change_nothing() {
+    let (_tables, sandbox, store) = start().await;
+    let cases = [
+        ("create-note-no-identity.json", 401),
+        ("create-note-invalid-json.json", 400),
+        ("create-note-wrong-type.json", 400),
+        ("create-note-empty.json", 400),
+        ("create-note-too-long.json", 400),
+        ("create-note-wrong-content-type.json", 415),
+        ("create-note-user-smuggled.json", 400),
+        ("list-notes.json", 405),
+        ("not-an-http-event.json", 400),
+    ];
+    for (fixture, status) in cases {
+        let response = call(&sandbox, &fixture_json(fixture).unwrap()).await;
+        assert_eq!(response.status, status, "{fixture}: {:?}", response.body);
+        assert!(response.body["message"].is_string(), "{fixture}");
+    }
+    let huge = with_body(
+        fixture_json("create-note.json").unwrap(),
+        &format!(r#"{{"Note":"{}"}}"#, "x".repeat(70_000)),
+    );
+    assert_eq!(call(&sandbox, &huge).await.status, 413);
+    assert!(notes_of(&store, "alice").await.is_empty());
+    assert!(notes_of(&store, "bob").await.is_empty());
+
+    let logs = sandbox.logs();
+    assert!(!logs.contains("Buy milk"), "note text in the logs:\n{logs}");
+}

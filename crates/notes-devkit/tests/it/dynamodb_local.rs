@@ -1,0 +1,153 @@
+//! DynamoDB Local starts, answers, and never outlives its owner, even one killed with SIGKILL.
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use notes_devkit::dynamodb_local::default_jar_dir;
+use notes_devkit::{
+    DevkitError, DynamoDbLocal, DynamoDbLocalOptions, client_for_endpoint, find_jar_dir,
+    shared_dynamodb_endpoint,
+};
+
+fn accepts_connections(port: u16) -> bool {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+}
+
+/// Waits up to 15 s for the port to stop accepting connections.
+fn wait_until_closed(port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if !accepts_connections(port) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+struct TemporaryDirectory(PathBuf);
+
+impl Drop for TemporaryDirectory {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn the_shared_instance_is_started_once_per_process() -> anyhow::Result<()> {
+    let first = shared_dynamodb_endpoint()?;
+    let second = shared_dynamodb_endpoint()?;
+    assert_eq!(first, second);
+    assert!(first.starts_with("http://"), "{first}");
+    Ok(())
+}
+
+#[test]
+fn the_jar_is_installed_where_find_jar_dir_looks() -> anyhow::Result<()> {
+    let jar_dir = find_jar_dir()?;
+    if std::env::var_os("DYNAMODB_LOCAL_DIR").is_none() {
+        assert_eq!(jar_dir, default_jar_dir());
+    }
+    assert!(jar_dir.join("DynamoDBLocal.jar").is_file());
+    Ok(())
+}
+
+#[test]
+fn a_missing_jar_is_an_error_that_says_how_to_install_it() {
+    let options = DynamoDbLocalOptions {
+        jar_dir: PathBuf::from("/nonexistent/dynamodb-local"),
+        port: None,
+        data_dir: None,
+    };
+    let result = DynamoDbLocal::start(&options);
+    let message = result
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        matches!(result, Err(DevkitError::JarNotFound { .. })),
+        "{message}"
+    );
+    assert!(
+        message.contains("/nonexistent/dynamodb-local/DynamoDBLocal.jar")
+            && message.contains("make setup")
+            && message.contains("DYNAMODB_LOCAL_DIR"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_persistent_instance_keeps_its_data_in_the_data_dir_and_stops_on_drop()
+-> anyhow::Result<()> {
+    let data_dir = TemporaryDirectory(
+        std::env::temp_dir().join(format!("notes-devkit-it-{}", uuid::Uuid::new_v4().simple())),
+    );
+    let options = DynamoDbLocalOptions {
+        jar_dir: find_jar_dir()?,
+        port: None,
+        data_dir: Some(data_dir.0.join("created-on-demand")),
+    };
+    let dynamodb_local =
+        tokio::task::spawn_blocking(move || DynamoDbLocal::start(&options)).await??;
+    let port = dynamodb_local.port();
+    assert_eq!(
+        dynamodb_local.endpoint(),
+        format!("http://127.0.0.1:{port}")
+    );
+
+    let client = client_for_endpoint(dynamodb_local.endpoint()).await;
+    let tables = client.list_tables().send().await?;
+    assert!(
+        tables.table_names().is_empty(),
+        "a new data dir starts empty"
+    );
+    let files = std::fs::read_dir(data_dir.0.join("created-on-demand"))?.count();
+    assert!(
+        files > 0,
+        "-dbPath writes its database file into the data dir"
+    );
+
+    tokio::task::spawn_blocking(move || drop(dynamodb_local)).await?;
+    assert!(wait_until_closed(port), "port {port} still open after drop");
+    Ok(())
+}
+
+/// The real case this guards: a test binary keeps DynamoDB Local in a `static` and is killed
+/// (SIGKILL: no destructor, no signal handler runs). java must not survive it. The owner here is
+/// the `notes-dev dynamodb` command, which holds its instance the same way until killed.
+#[test]
+fn java_dies_with_its_owner_even_when_the_owner_is_killed() -> anyhow::Result<()> {
+    let mut owner = Command::new(env!("CARGO_BIN_EXE_notes-dev"))
+        .args(["dynamodb", "--in-memory", "--no-tables"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut endpoint = String::new();
+    if let Some(stdout) = owner.stdout.take() {
+        BufReader::new(stdout).read_line(&mut endpoint)?;
+    }
+    let port: Option<u16> = endpoint
+        .trim()
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|port| port.parse().ok());
+    let Some(port) = port else {
+        let _ = owner.kill();
+        let status = owner.wait()?;
+        panic!("the owner did not print an endpoint (got {endpoint:?}, {status})");
+    };
+    assert!(accepts_connections(port), "DynamoDB Local is up on {port}");
+
+    owner.kill()?; // SIGKILL
+    owner.wait()?;
+    assert!(
+        wait_until_closed(port),
+        "java still listens on {port} after its owner was killed"
+    );
+    Ok(())
+}

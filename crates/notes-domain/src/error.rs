@@ -1,0 +1,59 @@
+//! Errors of the domain: invalid input, and what a storage adapter can report.
+
+use std::error::Error as StdError;
+
+use crate::Version;
+
+/// A value that cannot become a domain type. The message is written for the API caller: it names
+/// the field and the rule, and never echoes the rejected value (it may be a note body).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {rule}")]
+pub struct ValidationError {
+    field: &'static str,
+    rule: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, rule: impl Into<String>) -> Self {
+        Self {
+            field,
+            rule: rule.into(),
+        }
+    }
+
+    /// The API field name the error is about, e.g. `Note` or `limit`.
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+}
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What a storage port can fail with. Callers branch on the variant: the meaning of `NotFound`
+/// and `VersionConflict` depends on the operation, `Unavailable` is worth a retry, `Internal` is not.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The item the operation required does not exist.
+    #[error("no such item")]
+    NotFound,
+    /// The item exists at another version than the caller expected (or does not exist when a
+    /// version was expected, or exists when none should). `current` is the stored version, if any.
+    #[error("version conflict (stored version: {current:?})")]
+    VersionConflict { current: Option<Version> },
+    /// The store is throttling, timing out or unreachable: a retry later may succeed.
+    #[error("storage temporarily unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything else: a bug, a permission problem, a corrupt item.
+    #[error("storage failure")]
+    Internal(#[source] BoxError),
+}
+
+impl StoreError {
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        Self::Unavailable(source.into())
+    }
+
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        Self::Internal(source.into())
+    }
+}

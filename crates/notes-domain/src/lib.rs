@@ -1,0 +1,33 @@
+//! The notes domain: validated types for notes and board posts, and the storage ports the
+//! functions depend on. Nothing here knows about AWS, Lambda or HTTP.
+
+mod error;
+mod note;
+mod page;
+mod ports;
+mod post;
+mod time;
+mod user;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{StoreError, ValidationError};
+pub use note::{Expectation, Note, NoteId, NoteText, NoteWrite, SearchText, Version};
+pub use page::{NotePageKey, Page, PageSize, PostPageKey};
+pub use ports::{NoteDeleter, NoteReader, NoteWriter, PostReader, PostWriter};
+pub use post::{NewPost, Post, PostContents, PostId, PostTitle};
+pub use time::Timestamp;
+pub use user::UserId;
+
+/// Counts characters the way the limits in the API documentation do: Unicode scalar values.
+fn char_count(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// Controls other than tab, line feed and carriage return have no place in user text; NUL in
+/// particular breaks many clients and log pipelines downstream.
+fn has_forbidden_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}

@@ -1,0 +1,68 @@
+//! Storage ports: one small trait per capability, so that a function's trait bounds mirror the
+//! permissions its IAM policy grants (the list function cannot write, the delete function cannot
+//! list).
+
+use std::future::Future;
+
+use crate::{
+    NewPost, Note, NoteId, NotePageKey, NoteWrite, Page, PageSize, Post, PostPageKey, SearchText,
+    StoreError, UserId, Version,
+};
+
+pub trait NoteReader: Send + Sync {
+    /// The user's notes, newest first.
+    fn list_notes(
+        &self,
+        user: &UserId,
+        size: PageSize,
+        after: Option<&NotePageKey>,
+    ) -> impl Future<Output = Result<Page<Note, NotePageKey>, StoreError>> + Send;
+
+    /// The user's notes whose text contains `query` (case-insensitive), newest first. A page may
+    /// hold fewer than `size` notes and still have a `next`: the store bounds the work per page.
+    fn search_notes(
+        &self,
+        user: &UserId,
+        query: &SearchText,
+        size: PageSize,
+        after: Option<&NotePageKey>,
+    ) -> impl Future<Output = Result<Page<Note, NotePageKey>, StoreError>> + Send;
+
+    /// One of the user's notes; `StoreError::NotFound` when the user has no note with that id.
+    fn get_note(
+        &self,
+        user: &UserId,
+        id: &NoteId,
+    ) -> impl Future<Output = Result<Note, StoreError>> + Send;
+}
+
+pub trait NoteWriter: Send + Sync {
+    /// Writes the note as the expectation allows and returns it as stored. A failed expectation
+    /// is `StoreError::VersionConflict` and changes nothing.
+    fn put_note(&self, write: NoteWrite) -> impl Future<Output = Result<Note, StoreError>> + Send;
+}
+
+pub trait NoteDeleter: Send + Sync {
+    /// Deletes one of the user's notes: `NotFound` when there is none, `VersionConflict` when
+    /// `expected` is given and differs.
+    fn delete_note(
+        &self,
+        user: &UserId,
+        id: &NoteId,
+        expected: Option<Version>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait PostWriter: Send + Sync {
+    /// Stores the post under a new, never reused id.
+    fn create_post(&self, post: NewPost) -> impl Future<Output = Result<Post, StoreError>> + Send;
+}
+
+pub trait PostReader: Send + Sync {
+    /// The most recent posts, newest first.
+    fn recent_posts(
+        &self,
+        size: PageSize,
+        before: Option<PostPageKey>,
+    ) -> impl Future<Output = Result<Page<Post, PostPageKey>, StoreError>> + Send;
+}

@@ -1,0 +1,85 @@
+//! Test support: a store that refuses every call and counts them, for tests asserting that a
+//! rejected request reads and writes nothing. Compiled only with the `testing` feature.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::{
+    NewPost, Note, NoteDeleter, NoteId, NotePageKey, NoteReader, NoteWrite, NoteWriter, Page,
+    PageSize, Post, PostPageKey, PostReader, PostWriter, SearchText, StoreError, UserId, Version,
+};
+
+/// Implements every port; every call fails and is counted.
+#[derive(Debug, Default)]
+pub struct UntouchableStore {
+    calls: AtomicUsize,
+}
+
+impl UntouchableStore {
+    /// How many times any port method was called.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn refuse<T>(&self) -> Result<T, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Err(StoreError::internal(std::io::Error::other(
+            "this request should never have reached the store",
+        )))
+    }
+}
+
+impl NoteReader for UntouchableStore {
+    async fn list_notes(
+        &self,
+        _: &UserId,
+        _: PageSize,
+        _: Option<&NotePageKey>,
+    ) -> Result<Page<Note, NotePageKey>, StoreError> {
+        self.refuse()
+    }
+    async fn search_notes(
+        &self,
+        _: &UserId,
+        _: &SearchText,
+        _: PageSize,
+        _: Option<&NotePageKey>,
+    ) -> Result<Page<Note, NotePageKey>, StoreError> {
+        self.refuse()
+    }
+    async fn get_note(&self, _: &UserId, _: &NoteId) -> Result<Note, StoreError> {
+        self.refuse()
+    }
+}
+
+impl NoteWriter for UntouchableStore {
+    async fn put_note(&self, _: NoteWrite) -> Result<Note, StoreError> {
+        self.refuse()
+    }
+}
+
+impl NoteDeleter for UntouchableStore {
+    async fn delete_note(
+        &self,
+        _: &UserId,
+        _: &NoteId,
+        _: Option<Version>,
+    ) -> Result<(), StoreError> {
+        self.refuse()
+    }
+}
+
+impl PostWriter for UntouchableStore {
+    async fn create_post(&self, _: NewPost) -> Result<Post, StoreError> {
+        self.refuse()
+    }
+}
+
+impl PostReader for UntouchableStore {
+    async fn recent_posts(
+        &self,
+        _: PageSize,
+        _: Option<PostPageKey>,
+    ) -> Result<Page<Post, PostPageKey>, StoreError> {
+        self.refuse()
+    }
+}

@@ -1,0 +1,78 @@
+//! Timestamps as stored and returned: UTC, millisecond precision, fixed width, so that the
+//! string order is the time order (DynamoDB sorts the CreatedAt index by string).
+
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+use crate::ValidationError;
+
+const FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        let now = OffsetDateTime::now_utc();
+        // Truncate to what we store, so that a value round-trips through the table unchanged.
+        let millis = now.millisecond();
+        Self(now.replace_millisecond(millis).unwrap_or(now))
+    }
+
+    /// Parses the stored form, e.g. `2026-11-23T20:15:15.123Z`.
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        PrimitiveDateTime::parse(value, FORMAT)
+            .map(|t| Self(t.assume_offset(UtcOffset::UTC)))
+            .map_err(|_| {
+                ValidationError::new("timestamp", "must look like 2026-01-31T12:00:00.000Z")
+            })
+    }
+
+    pub fn to_rfc3339_millis(&self) -> String {
+        // Formatting a valid UTC date with this static description cannot fail for years 0..=9999;
+        // fall back to the well-known format rather than panic for anything else.
+        self.0.format(FORMAT).unwrap_or_else(|_| {
+            self.0
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_rfc3339_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_orders_as_strings() {
+        let a = Timestamp::parse("2026-01-02T03:04:05.006Z").unwrap();
+        assert_eq!(a.to_rfc3339_millis(), "2026-01-02T03:04:05.006Z");
+        let now = Timestamp::now();
+        assert_eq!(Timestamp::parse(&now.to_string()).unwrap(), now);
+        assert!(
+            a.to_string() < now.to_string(),
+            "string order is time order"
+        );
+    }
+
+    #[test]
+    fn rejects_other_shapes() {
+        for bad in [
+            "",
+            "2026-01-02",
+            "2026-01-02T03:04:05Z",
+            "2026-13-02T03:04:05.006Z",
+            "x",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

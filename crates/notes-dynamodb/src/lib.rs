@@ -1,0 +1,15 @@
+//! DynamoDB adapter: implements the notes-domain storage ports with aws-sdk-dynamodb.
+//!
+//! Table layouts are defined in `template.yaml` (the one source the tests and local tooling also
+//! read); the attribute names used here must match it.
+
+mod client;
+mod error;
+mod notes;
+mod posts;
+
+pub use client::{
+    CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, client_from_env,
+};
+pub use notes::DynamoNotes;
+pub use posts::DynamoPosts;

@@ -1,0 +1,322 @@
+//! The notes table: one partition per user (`UserId`), one item per note (`NoteId`), and the
+//! `CreatedAtIndex` local secondary index for newest-first listing.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use notes_domain::{
+    Expectation, Note, NoteDeleter, NoteId, NotePageKey, NoteReader, NoteText, NoteWrite,
+    NoteWriter, Page, PageSize, SearchText, StoreError, Timestamp, UserId, Version,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{corrupt, store_error};
+
+const INDEX_BY_CREATED_AT: &str = "CreatedAtIndex";
+/// Items read per query while searching. Search filters in our code (DynamoDB's `contains` is
+/// case-sensitive), so a page of matches may need several pages of notes.
+const SEARCH_QUERY_LIMIT: i32 = 100;
+/// Queries per search request: bounds the latency and read cost of one request whatever the
+/// data; when it is reached the caller gets fewer matches and a `next` cursor to continue.
+const SEARCH_MAX_QUERIES: usize = 5;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The notes table, as read and written by the functions.
+#[derive(Debug, Clone)]
+pub struct DynamoNotes {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// The stored shape of a note, with the labs' attribute names.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct NoteItem {
+    user_id: String,
+    note_id: String,
+    note: String,
+    created_at: String,
+    updated_at: String,
+    version: u64,
+}
+
+impl NoteItem {
+    fn into_note(self) -> Result<Note, StoreError> {
+        let invalid = |field: &str| corrupt(format!("note item has an invalid {field}"));
+        Ok(Note {
+            user_id: UserId::parse(&self.user_id).map_err(|_| invalid("UserId"))?,
+            note_id: NoteId::parse(&self.note_id).map_err(|_| invalid("NoteId"))?,
+            text: NoteText::parse(self.note).map_err(|_| invalid("Note"))?,
+            created_at: Timestamp::parse(&self.created_at).map_err(|_| invalid("CreatedAt"))?,
+            updated_at: Timestamp::parse(&self.updated_at).map_err(|_| invalid("UpdatedAt"))?,
+            version: Version::new(self.version).map_err(|_| invalid("Version"))?,
+        })
+    }
+}
+
+fn decode_note(item: Item) -> Result<Note, StoreError> {
+    serde_dynamo::aws_sdk_dynamodb_1::from_item::<NoteItem>(item)
+        .map_err(|e| corrupt(format!("note item does not decode: {e}")))?
+        .into_note()
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The version stored in an item returned by a failed condition check, if there was an item.
+fn stored_version(item: Option<&Item>) -> Option<Version> {
+    item?
+        .get("Version")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .and_then(|v| Version::new(v).ok())
+}
+
+impl DynamoNotes {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The index key of a note, as DynamoDB expects it in `ExclusiveStartKey`. The user always
+    /// comes from the caller, never from the cursor.
+    fn start_key(user: &UserId, key: &NotePageKey) -> Item {
+        HashMap::from([
+            ("UserId".to_owned(), s(user.as_str())),
+            ("NoteId".to_owned(), s(key.note_id.as_str())),
+            (
+                "CreatedAt".to_owned(),
+                s(&key.created_at.to_rfc3339_millis()),
+            ),
+        ])
+    }
+
+    fn page_key(note: &Note) -> NotePageKey {
+        NotePageKey {
+            created_at: note.created_at,
+            note_id: note.note_id.clone(),
+        }
+    }
+
+    /// One strongly consistent page of the user's notes, newest first, from the index.
+    async fn query_newest_first(
+        &self,
+        user: &UserId,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_BY_CREATED_AT)
+            .key_condition_expression("UserId = :user")
+            .expression_attribute_values(":user", s(user.as_str()))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let last_evaluated = output.last_evaluated_key().cloned();
+        Ok((output.items.unwrap_or_default(), last_evaluated))
+    }
+}
+
+impl NoteReader for DynamoNotes {
+    async fn list_notes(
+        &self,
+        user: &UserId,
+        size: PageSize,
+        after: Option<&NotePageKey>,
+    ) -> Result<Page<Note, NotePageKey>, StoreError> {
+        // Ask for one more than a page: if it comes back there is a next page, and the cursor
+        // can point at the last note returned instead of leaving the client an empty last page.
+        let wanted = usize::from(size.get());
+        let start = after.map(|key| Self::start_key(user, key));
+        let (items, _) = self
+            .query_newest_first(user, i32::from(size.get()) + 1, start)
+            .await?;
+        let more = items.len() > wanted;
+        let notes = items
+            .into_iter()
+            .take(wanted)
+            .map(decode_note)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if more {
+            notes.last().map(Self::page_key)
+        } else {
+            None
+        };
+        Ok(Page { items: notes, next })
+    }
+
+    async fn search_notes(
+        &self,
+        user: &UserId,
+        query: &SearchText,
+        size: PageSize,
+        after: Option<&NotePageKey>,
+    ) -> Result<Page<Note, NotePageKey>, StoreError> {
+        let wanted = usize::from(size.get());
+        let mut matches = Vec::with_capacity(wanted);
+        let mut start = after.map(|key| Self::start_key(user, key));
+        let mut last_examined: Option<NotePageKey> = None;
+        for _ in 0..SEARCH_MAX_QUERIES {
+            let (items, last_evaluated) = self
+                .query_newest_first(user, SEARCH_QUERY_LIMIT, start)
+                .await?;
+            for item in items {
+                let note = decode_note(item)?;
+                let key = Self::page_key(&note);
+                if query.matches(&note.text) {
+                    if matches.len() == wanted {
+                        // One match more than a page: there is a next page, starting right
+                        // after the last match returned.
+                        let next = matches.last().map(Self::page_key);
+                        return Ok(Page {
+                            items: matches,
+                            next,
+                        });
+                    }
+                    matches.push(note);
+                }
+                last_examined = Some(key);
+            }
+            if last_evaluated.is_none() {
+                return Ok(Page {
+                    items: matches,
+                    next: None,
+                });
+            }
+            // Resume from the last note examined, so no note is read twice.
+            start = last_examined
+                .as_ref()
+                .map(|key| Self::start_key(user, key))
+                .or(last_evaluated);
+        }
+        // The work bound is reached: hand back what was found and where to go on from. The
+        // caller sees a short (possibly empty) page with a `next`, and continues.
+        Ok(Page {
+            items: matches,
+            next: last_examined,
+        })
+    }
+
+    async fn get_note(&self, user: &UserId, id: &NoteId) -> Result<Note, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("UserId", s(user.as_str()))
+            .key("NoteId", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        match output.item {
+            Some(item) => decode_note(item),
+            None => Err(StoreError::NotFound),
+        }
+    }
+}
+
+impl NoteWriter for DynamoNotes {
+    async fn put_note(&self, write: NoteWrite) -> Result<Note, StoreError> {
+        // One UpdateItem does the whole write atomically: the text, the timestamps (CreatedAt
+        // kept from the first write) and the version increment (ADD starts from 0 on creation).
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("UserId", s(write.user_id.as_str()))
+            .key("NoteId", s(write.note_id.as_str()))
+            .update_expression(
+                "SET #text = :text, #updated = :now, #created = if_not_exists(#created, :now) \
+                 ADD #version :one",
+            )
+            .expression_attribute_names("#text", "Note")
+            .expression_attribute_names("#updated", "UpdatedAt")
+            .expression_attribute_names("#created", "CreatedAt")
+            .expression_attribute_names("#version", "Version")
+            .expression_attribute_values(":text", s(write.text.as_str()))
+            .expression_attribute_values(":now", s(&write.now.to_rfc3339_millis()))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        request = match write.expectation {
+            Expectation::Anything => request,
+            Expectation::Absent => request
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", "NoteId"),
+            Expectation::AtVersion(version) => request
+                .condition_expression("#version = :expected")
+                .expression_attribute_values(":expected", n(version.get())),
+        };
+        match request.send().await {
+            Ok(output) => match output.attributes {
+                Some(item) => decode_note(item),
+                None => Err(corrupt("UpdateItem returned no attributes")),
+            },
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Err(StoreError::VersionConflict {
+                        current: stored_version(failed.item()),
+                    })
+                }
+                _ => Err(store_error(err)),
+            },
+        }
+    }
+}
+
+impl NoteDeleter for DynamoNotes {
+    async fn delete_note(
+        &self,
+        user: &UserId,
+        id: &NoteId,
+        expected: Option<Version>,
+    ) -> Result<(), StoreError> {
+        let mut request = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("UserId", s(user.as_str()))
+            .key("NoteId", s(id.as_str()))
+            .expression_attribute_names("#id", "NoteId")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        request = match expected {
+            None => request.condition_expression("attribute_exists(#id)"),
+            Some(version) => request
+                .condition_expression("attribute_exists(#id) AND #version = :expected")
+                .expression_attribute_names("#version", "Version")
+                .expression_attribute_values(":expected", n(version.get())),
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(failed)) => {
+                    // No old item: there was nothing to delete. An old item: wrong version.
+                    match failed.item() {
+                        None => Err(StoreError::NotFound),
+                        Some(item) => Err(StoreError::VersionConflict {
+                            current: stored_version(Some(item)),
+                        }),
+                    }
+                }
+                _ => Err(store_error(err)),
+            },
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Integration tests of the DynamoDB adapter against the official DynamoDB Local: real queries,
+//! conditional writes and pagination, on tables created from template.yaml. A fresh pair of
+//! tables per test keeps the tests independent.
+
+// Test code: a failed unwrap is a failed test, with the value in the message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod notes;
+mod posts;
+
+use notes_devkit::testing::{TestTables, fresh_tables};
+use notes_domain::UserId;
+
+async fn tables() -> TestTables {
+    fresh_tables()
+        .await
+        .expect("DynamoDB Local and the template's tables")
+}
+
+fn user(name: &str) -> UserId {
+    UserId::parse(name).unwrap()
+}

@@ -1,0 +1,321 @@
+//! The notes table: versions, conditions, newest-first pages, search and isolation.
+
+use std::time::Duration;
+
+use notes_domain::{
+    Expectation, NoteDeleter, NoteId, NoteReader, NoteText, NoteWrite, NoteWriter, PageSize,
+    SearchText, StoreError, Timestamp, UserId, Version,
+};
+use notes_dynamodb::DynamoNotes;
+
+use crate::{tables, user};
+
+async fn store() -> DynamoNotes {
+    let tables = tables().await;
+    DynamoNotes::new(tables.client.clone(), tables.notes_table.clone())
+}
+
+fn write(user: &UserId, id: &str, text: &str, expectation: Expectation) -> NoteWrite {
+    NoteWrite {
+        user_id: user.clone(),
+        note_id: NoteId::parse(id).unwrap(),
+        text: NoteText::parse(text.to_owned()).unwrap(),
+        expectation,
+        now: Timestamp::now(),
+    }
+}
+
+/// Writes notes one millisecond apart so that their creation order is unambiguous.
+async fn seed(store: &DynamoNotes, user: &UserId, ids: &[&str]) {
+    for id in ids {
+        store
+            .put_note(write(
+                user,
+                id,
+                &format!("note {id}"),
+                Expectation::Anything,
+            ))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+}
+
+#[tokio::test]
+async fn writes_create_then_replace_with_increasing_versions() {
+    let store = store().await;
+    let alice = user("alice");
+    let created = store
+        .put_note(write(&alice, "1", "first", Expectation::Anything))
+        .await
+        .unwrap();
+    assert_eq!(created.version, Version::FIRST);
+    assert_eq!(created.created_at, created.updated_at);
+
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let replaced = store
+        .put_note(write(&alice, "1", "second", Expectation::Anything))
+        .await
+        .unwrap();
+    assert_eq!(replaced.version.get(), 2);
+    assert_eq!(replaced.text.as_str(), "second");
+    assert_eq!(replaced.created_at, created.created_at, "CreatedAt is kept");
+    assert!(replaced.updated_at > created.updated_at, "UpdatedAt moves");
+
+    let read = store
+        .get_note(&alice, &NoteId::parse("1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(read, replaced);
+}
+
+#[tokio::test]
+async fn conditional_writes_change_nothing_when_they_fail() {
+    let store = store().await;
+    let alice = user("alice");
+    store
+        .put_note(write(&alice, "n", "v1", Expectation::Anything))
+        .await
+        .unwrap();
+    store
+        .put_note(write(
+            &alice,
+            "n",
+            "v2",
+            Expectation::AtVersion(Version::FIRST),
+        ))
+        .await
+        .unwrap();
+
+    let stale = store
+        .put_note(write(
+            &alice,
+            "n",
+            "from a stale copy",
+            Expectation::AtVersion(Version::FIRST),
+        ))
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::VersionConflict { current: Some(v) }) if v.get() == 2),
+        "{stale:?}"
+    );
+    let absent = store
+        .put_note(write(&alice, "n", "overwrite?", Expectation::Absent))
+        .await;
+    assert!(
+        matches!(
+            absent,
+            Err(StoreError::VersionConflict { current: Some(_) })
+        ),
+        "{absent:?}"
+    );
+    let missing = store
+        .put_note(write(
+            &alice,
+            "missing",
+            "x",
+            Expectation::AtVersion(Version::FIRST),
+        ))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::VersionConflict { current: None })),
+        "{missing:?}"
+    );
+
+    let note = store
+        .get_note(&alice, &NoteId::parse("n").unwrap())
+        .await
+        .unwrap();
+    assert_eq!((note.text.as_str(), note.version.get()), ("v2", 2));
+    assert!(
+        matches!(
+            store
+                .get_note(&alice, &NoteId::parse("missing").unwrap())
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "a failed conditional write creates nothing"
+    );
+}
+
+#[tokio::test]
+async fn lists_newest_first_in_pages_whatever_the_ids() {
+    let store = store().await;
+    let alice = user("alice");
+    // Ids in an order unrelated to creation time: the listing must follow CreatedAt.
+    seed(&store, &alice, &["30", "4", "200", "1", "5"]).await;
+
+    let size = PageSize::new(2).unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = store
+            .list_notes(&alice, size, after.as_ref())
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|n| n.note_id.as_str().to_owned()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!(seen, ["5", "1", "200", "4", "30"]);
+    assert_eq!(pages, 3, "no empty trailing page");
+
+    let whole = store
+        .list_notes(&alice, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    assert_eq!(whole.items.len(), 5);
+    assert!(whole.next.is_none());
+}
+
+#[tokio::test]
+async fn users_never_see_each_other() {
+    let store = store().await;
+    let (alice, bob) = (user("alice"), user("bob"));
+    seed(&store, &alice, &["1", "2"]).await;
+    seed(&store, &bob, &["1"]).await;
+
+    let bobs = store
+        .list_notes(&bob, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    assert_eq!(bobs.items.len(), 1);
+    assert!(bobs.items.iter().all(|n| n.user_id == bob));
+
+    let id2 = NoteId::parse("2").unwrap();
+    assert!(matches!(
+        store.get_note(&bob, &id2).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_note(&bob, &id2, None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store.get_note(&alice, &id2).await.is_ok(),
+        "alice's note survives bob's delete"
+    );
+
+    // A cursor position taken from alice's notes only ever moves within the caller's partition.
+    let alices = store
+        .list_notes(&alice, PageSize::new(1).unwrap(), None)
+        .await
+        .unwrap();
+    let page = store
+        .list_notes(&bob, PageSize::DEFAULT, alices.next.as_ref())
+        .await
+        .unwrap();
+    assert!(page.items.iter().all(|n| n.user_id == bob));
+
+    let search = SearchText::parse("note").unwrap();
+    let found = store
+        .search_notes(&bob, &search, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert!(found.items.iter().all(|n| n.user_id == bob));
+}
+
+#[tokio::test]
+async fn search_is_case_insensitive_and_pages_through_many_notes() {
+    let store = store().await;
+    let alice = user("alice");
+    // 130 notes, every 10th mentions milk in some case: more notes than one query reads.
+    for i in 0..130 {
+        let text = if i % 10 == 0 {
+            format!("item {i}: buy MiLk")
+        } else {
+            format!("item {i}: something else")
+        };
+        store
+            .put_note(NoteWrite {
+                now: Timestamp::now(),
+                ..write(&alice, &format!("n{i}"), &text, Expectation::Anything)
+            })
+            .await
+            .unwrap();
+    }
+    let query = SearchText::parse("milk").unwrap();
+    let size = PageSize::new(5).unwrap();
+    let mut found = Vec::new();
+    let mut after = None;
+    for _ in 0..10 {
+        let page = store
+            .search_notes(&alice, &query, size, after.as_ref())
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 5);
+        found.extend(
+            page.items
+                .into_iter()
+                .map(|n| n.note_id.as_str().to_owned()),
+        );
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    found.sort();
+    let mut expected: Vec<String> = (0..130).step_by(10).map(|i| format!("n{i}")).collect();
+    expected.sort();
+    assert_eq!(found, expected, "every match exactly once");
+
+    let none = store
+        .search_notes(&alice, &SearchText::parse("cheese").unwrap(), size, None)
+        .await
+        .unwrap();
+    assert!(none.items.is_empty());
+}
+
+#[tokio::test]
+async fn deletes_are_conditional_and_never_silent() {
+    let store = store().await;
+    let alice = user("alice");
+    seed(&store, &alice, &["1"]).await;
+    let id = NoteId::parse("1").unwrap();
+
+    let wrong = store
+        .delete_note(&alice, &id, Some(Version::new(7).unwrap()))
+        .await;
+    assert!(
+        matches!(wrong, Err(StoreError::VersionConflict { current: Some(v) }) if v == Version::FIRST),
+        "{wrong:?}"
+    );
+    assert!(
+        store.get_note(&alice, &id).await.is_ok(),
+        "a failed delete deletes nothing"
+    );
+
+    store
+        .delete_note(&alice, &id, Some(Version::FIRST))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.get_note(&alice, &id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_note(&alice, &id, None).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn an_unreachable_table_is_unavailable_not_internal() {
+    // Nothing listens on this port: connection refused is transient, so the caller gets a 503.
+    let client = notes_devkit::tables::client_for_endpoint("http://127.0.0.1:9").await;
+    let store = DynamoNotes::new(client, "notes");
+    let result = store
+        .get_note(&user("alice"), &NoteId::parse("1").unwrap())
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+}

@@ -1,0 +1,35 @@
+//! Reading configuration from the environment once, at init, with errors that name the variable.
+
+/// A missing or unusable environment variable: the function refuses to start, and the message
+/// (in the init error log) says which variable and what it is for.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {name} is not set: {purpose}")]
+    Missing {
+        name: &'static str,
+        purpose: &'static str,
+    },
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// A variable that must be set and non-empty.
+pub fn required_env(name: &'static str, purpose: &'static str) -> Result<String, ConfigError> {
+    match optional_env(name)? {
+        Some(value) => Ok(value),
+        None => Err(ConfigError::Missing { name, purpose }),
+    }
+}
+
+/// A variable that may be unset; set but empty counts as unset, set but not UTF-8 is an error.
+pub fn optional_env(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::Invalid {
+            name,
+            reason: "not valid UTF-8".into(),
+        }),
+    }
+}

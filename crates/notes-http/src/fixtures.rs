@@ -1,0 +1,144 @@
+//! Test support: the event fixtures in `events/` (the same files `sam local invoke -e` and
+//! `cargo lambda invoke --data-file` take), loaded the way the runtime decodes them. Compiled
+//! only with the `testing` feature.
+
+// Test support only: a fixture of an unexpected shape should fail the test on the spot.
+#![allow(clippy::indexing_slicing)]
+
+use std::path::PathBuf;
+
+use lambda_http::Request;
+use serde_json::Value;
+
+/// `events/<name>` in the workspace.
+pub fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events")
+        .join(name)
+}
+
+/// The fixture as raw JSON, for invoking a binary through the Runtime API.
+pub fn fixture_json(name: &str) -> Result<Value, Box<dyn std::error::Error>> {
+    let path = fixture_path(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read fixture {}: {e}", path.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// The fixture as the HTTP request a handler receives.
+pub fn fixture_request(name: &str) -> Result<Request, Box<dyn std::error::Error>> {
+    let path = fixture_path(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read fixture {}: {e}", path.display()))?;
+    Ok(lambda_http::request::from_str(&text)?)
+}
+
+/// Status and JSON body of a response (`null` for an empty body).
+pub fn status_and_json(response: &lambda_http::Response<lambda_http::Body>) -> (u16, Value) {
+    let body = response.body().as_ref();
+    let json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).unwrap_or(Value::Null)
+    };
+    (response.status().as_u16(), json)
+}
+
+/// The same event as if the TOKEN authorizer had let `username` through.
+pub fn as_user(mut event: Value, username: &str) -> Value {
+    if let Some(context) = event
+        .get_mut("requestContext")
+        .and_then(Value::as_object_mut)
+    {
+        context.insert(
+            "authorizer".into(),
+            serde_json::json!({ "principalId": format!("sub-of-{username}"), "username": username }),
+        );
+    }
+    event
+}
+
+/// Sets (or replaces) one query parameter of a REST proxy event.
+pub fn with_query(mut event: Value, name: &str, value: &str) -> Value {
+    for (key, single) in [
+        ("queryStringParameters", true),
+        ("multiValueQueryStringParameters", false),
+    ] {
+        if !event.get(key).is_some_and(Value::is_object) {
+            event[key] = serde_json::json!({});
+        }
+        event[key][name] = if single {
+            Value::from(value)
+        } else {
+            serde_json::json!([value])
+        };
+    }
+    event
+}
+
+/// Replaces the body of a REST proxy event.
+pub fn with_body(mut event: Value, body: &str) -> Value {
+    event["body"] = Value::from(body);
+    event["isBase64Encoded"] = Value::from(false);
+    event
+}
+
+/// Sets one header of a REST proxy event (both header maps, as API Gateway fills both).
+pub fn with_header(mut event: Value, name: &str, value: &str) -> Value {
+    event["headers"][name] = Value::from(value);
+    event["multiValueHeaders"][name] = serde_json::json!([value]);
+    event
+}
+
+/// A proxy integration response as the function returned it to the Runtime API.
+#[derive(Debug, Clone)]
+pub struct ProxyResponse {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: std::collections::HashMap<String, String>,
+    /// The body parsed as JSON, or `Null` when empty.
+    pub body: Value,
+}
+
+impl ProxyResponse {
+    /// Reads a REST (`multiValueHeaders`) or HTTP API (`headers`) proxy response.
+    pub fn parse(value: &Value) -> Result<Self, String> {
+        let status = value["statusCode"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .ok_or_else(|| format!("no statusCode in {value}"))?;
+        let mut headers = std::collections::HashMap::new();
+        for key in ["headers", "multiValueHeaders"] {
+            if let Some(map) = value[key].as_object() {
+                for (name, v) in map {
+                    let text = match v {
+                        Value::Array(values) => values
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        other => other.as_str().unwrap_or_default().to_owned(),
+                    };
+                    headers.insert(name.to_ascii_lowercase(), text);
+                }
+            }
+        }
+        let body = match value["body"].as_str() {
+            None | Some("") => Value::Null,
+            Some(text) => {
+                serde_json::from_str(text).map_err(|e| format!("body is not JSON ({e}): {text}"))?
+            }
+        };
+        Ok(Self {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+}

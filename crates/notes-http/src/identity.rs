@@ -1,0 +1,176 @@
+//! Who is calling: read from the API Gateway authorizer context and nowhere else. Never from the
+//! body, a header or the query, and never a default user. No usable identity is a 401.
+
+use lambda_http::Request;
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use notes_domain::UserId;
+use serde_json::Value;
+
+use crate::ApiError;
+
+/// The caller's username, from whichever authorizer fronts the function:
+/// - our TOKEN authorizer (REST API): context `username` (with `principalId` = the Cognito sub);
+/// - a Cognito user-pool authorizer (REST API): `claims["cognito:username"]`;
+/// - an HTTP API JWT authorizer: `jwt.claims["cognito:username"]` (ID tokens) or
+///   `jwt.claims["username"]` (access tokens).
+///
+/// The first source that is present decides: if it is empty or invalid the request is refused,
+/// rather than falling through to a weaker source.
+pub fn caller(request: &Request) -> Result<UserId, ApiError> {
+    let context = request
+        .request_context_ref()
+        .ok_or(ApiError::Unauthorized)?;
+    let authorizer = match context {
+        RequestContext::ApiGatewayV1(_) | RequestContext::ApiGatewayV2(_) => context.authorizer(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+    .ok_or(ApiError::Unauthorized)?;
+
+    let username: Option<&str> = if let Some(value) = authorizer.fields.get("username") {
+        value.as_str()
+    } else if let Some(claims) = authorizer.fields.get("claims") {
+        claims.get("cognito:username").and_then(Value::as_str)
+    } else if let Some(jwt) = &authorizer.jwt {
+        jwt.claims
+            .get("cognito:username")
+            .or_else(|| jwt.claims.get("username"))
+            .map(String::as_str)
+    } else {
+        None
+    };
+    let username = username.ok_or(ApiError::Unauthorized)?;
+    UserId::parse(username).map_err(|_| ApiError::Unauthorized)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rest_event(authorizer: Value) -> Request {
+        let mut event = json!({
+            "resource": "/notes",
+            "path": "/notes",
+            "httpMethod": "GET",
+            "headers": {},
+            "multiValueHeaders": {},
+            "queryStringParameters": null,
+            "multiValueQueryStringParameters": null,
+            "pathParameters": null,
+            "stageVariables": null,
+            "requestContext": {
+                "accountId": "123456789012",
+                "resourceId": "abc123",
+                "stage": "Prod",
+                "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+                "identity": {},
+                "resourcePath": "/notes",
+                "httpMethod": "GET",
+                "apiId": "1234567890",
+                "path": "/Prod/notes"
+            },
+            "body": null,
+            "isBase64Encoded": false
+        });
+        if !authorizer.is_null() {
+            event["requestContext"]["authorizer"] = authorizer;
+        }
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    fn http_api_event(claims: Value) -> Request {
+        let event = json!({
+            "version": "2.0",
+            "routeKey": "GET /notes",
+            "rawPath": "/notes",
+            "rawQueryString": "",
+            "headers": {},
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "api-id",
+                "authorizer": { "jwt": { "claims": claims, "scopes": null } },
+                "domainName": "id.execute-api.us-east-1.amazonaws.com",
+                "domainPrefix": "id",
+                "http": { "method": "GET", "path": "/notes", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "agent" },
+                "requestId": "id",
+                "routeKey": "GET /notes",
+                "stage": "$default",
+                "time": "12/Mar/2020:19:03:58 +0000",
+                "timeEpoch": 1583348638390_i64
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn identity_comes_from_the_authorizer_only() {
+        let cases: Vec<(Request, Option<&str>, &str)> = vec![
+            (
+                rest_event(json!({"principalId": "sub-1", "username": "alice"})),
+                Some("alice"),
+                "TOKEN authorizer context",
+            ),
+            (
+                rest_event(json!({"claims": {"cognito:username": "bob", "sub": "s"}})),
+                Some("bob"),
+                "Cognito user-pool authorizer",
+            ),
+            (
+                http_api_event(json!({"cognito:username": "carol"})),
+                Some("carol"),
+                "HTTP API JWT authorizer, ID token",
+            ),
+            (
+                http_api_event(json!({"username": "dave", "token_use": "access"})),
+                Some("dave"),
+                "HTTP API JWT authorizer, access token",
+            ),
+            (rest_event(Value::Null), None, "no authorizer at all"),
+            (rest_event(json!({})), None, "empty authorizer context"),
+            (
+                rest_event(json!({"principalId": "sub-1"})),
+                None,
+                "principalId without username",
+            ),
+            (
+                rest_event(json!({"principalId": "sub-1", "username": ""})),
+                None,
+                "empty username",
+            ),
+            (
+                rest_event(json!({"principalId": "sub-1", "username": "  "})),
+                None,
+                "blank username",
+            ),
+            (
+                rest_event(json!({"username": 42})),
+                None,
+                "username of the wrong type",
+            ),
+            (
+                rest_event(json!({"username": "", "claims": {"cognito:username": "bob"}})),
+                None,
+                "an empty first source does not fall through",
+            ),
+            (
+                rest_event(json!({"claims": {"sub": "s"}})),
+                None,
+                "claims without a username",
+            ),
+            (http_api_event(json!({})), None, "JWT without claims"),
+        ];
+        for (request, expected, why) in cases {
+            let got = caller(&request).ok().map(|user| user.as_str().to_owned());
+            assert_eq!(got.as_deref(), expected, "{why}");
+        }
+    }
+
+    #[test]
+    fn a_request_without_any_context_is_unauthorized() {
+        let request = Request::new(lambda_http::Body::Empty);
+        assert!(matches!(caller(&request), Err(ApiError::Unauthorized)));
+    }
+}

@@ -1,0 +1,31 @@
+//! The HTTP edge shared by every function: who the caller is (from the authorizer context only),
+//! JSON bodies and query parameters, opaque cursors, the one mapping from errors to responses,
+//! and the Lambda runtime loop with tracing set up.
+
+mod body;
+mod config;
+mod cursor;
+mod error;
+mod identity;
+mod request;
+mod response;
+mod runtime;
+mod views;
+
+#[cfg(feature = "testing")]
+pub mod fixtures;
+
+pub use body::{MAX_BODY_BYTES, json_body};
+pub use config::{ConfigError, optional_env, required_env};
+pub use cursor::{decode_note_cursor, decode_post_cursor, encode_note_cursor, encode_post_cursor};
+pub use error::ApiError;
+pub use identity::caller;
+pub use request::{
+    if_match_version, location_of, page_size, path_parameter, request_path, single_query,
+};
+pub use response::{empty_response, json_response, set_etag};
+pub use runtime::{HttpConfig, init_tracing, run};
+pub use views::{NoteView, PostView};
+
+/// Re-exported so function crates name one HTTP toolkit.
+pub use lambda_http::{Body, Request, RequestExt, Response, http};

@@ -1,0 +1,113 @@
+//! The Lambda event loop for HTTP functions. Events are decoded here rather than by
+//! `lambda_http::run`, so that an event which is not an API Gateway proxy request gets a 400 JSON
+//! response instead of a runtime error (which API Gateway would turn into a bare 502).
+
+use std::convert::Infallible;
+use std::future::Future;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::ServiceExt as _;
+use lambda_http::{Adapter, Body, Request, Response, service_fn};
+use serde_json::value::RawValue;
+
+use crate::{ApiError, ConfigError, optional_env};
+
+/// Settings every HTTP function shares, read once at init.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// `ALLOWED_ORIGIN`: sent as `Access-Control-Allow-Origin` on every response, errors included,
+    /// so a browser client can read them. Unset: no CORS header.
+    pub allowed_origin: Option<HeaderValue>,
+}
+
+impl HttpConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let allowed_origin = optional_env("ALLOWED_ORIGIN")?
+            .map(|origin| {
+                HeaderValue::from_str(&origin).map_err(|_| ConfigError::Invalid {
+                    name: "ALLOWED_ORIGIN",
+                    reason: "not a valid header value".into(),
+                })
+            })
+            .transpose()?;
+        Ok(Self { allowed_origin })
+    }
+}
+
+/// JSON logs when Lambda's log format is JSON (the template sets it), with the request id of the
+/// invocation on every line (the runtime opens a span carrying it around each invocation).
+pub fn init_tracing() {
+    lambda_http::tracing::init_default_subscriber();
+}
+
+/// Runs the HTTP handler for every invocation until the sandbox is shut down. The handler's
+/// errors become responses here, in one place.
+pub async fn run<'a, F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut + Clone + Send + 'a,
+    Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'a,
+{
+    let config = HttpConfig::from_env()?;
+    let http = service_fn(move |request: Request| {
+        let handler = handler.clone();
+        let config = config.clone();
+        async move {
+            let method = request.method().clone();
+            let path = request.uri().path().to_owned();
+            let response = handler(request)
+                .await
+                .unwrap_or_else(ApiError::into_response);
+            tracing::info!(
+                method = %method,
+                path = %path,
+                status = response.status().as_u16(),
+                "request handled"
+            );
+            Ok::<_, Infallible>(finish(response, &config))
+        }
+    });
+    let adapter = Adapter::from(http);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let adapter = adapter.clone();
+        async move {
+            let LambdaEvent { payload, context } = event;
+            match serde_json::from_str::<LambdaRequest>(payload.get()) {
+                Ok(request) => {
+                    let response = match adapter.oneshot(LambdaEvent::new(request, context)).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    };
+                    Ok::<_, lambda_runtime::Error>(serde_json::to_value(response)?)
+                }
+                Err(_) => {
+                    tracing::warn!("event is not an API Gateway proxy request");
+                    Ok(not_an_http_event())
+                }
+            }
+        }
+    }))
+    .await
+}
+
+fn finish(mut response: Response<Body>, config: &HttpConfig) -> Response<Body> {
+    if let Some(origin) = &config.allowed_origin {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
+    response
+}
+
+/// A REST-proxy-shaped 400, the only shape we can answer in when the event is unreadable.
+fn not_an_http_event() -> serde_json::Value {
+    serde_json::json!({
+        "statusCode": StatusCode::BAD_REQUEST.as_u16(),
+        "headers": { "Content-Type": "application/json" },
+        "body": serde_json::json!({
+            "message": "the event is not an API Gateway proxy request"
+        }).to_string(),
+        "isBase64Encoded": false
+    })
+}

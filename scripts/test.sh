@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The project's test command (`make test`, and so CI): installs what is missing, checks
+# formatting and lints, runs every test against one DynamoDB Local started for the run, then
+# walks the README's local-invoke path (make dynamodb / watch / invoke) with cargo lambda.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "starting one DynamoDB Local for the test run"
+cargo build --quiet -p notes-devkit --bin notes-dev
+run_dir=$(mktemp -d)
+cleanup() {
+  # Killing notes-dev closes java's lifeline, so DynamoDB Local stops with it.
+  [ -n "${ddb_pid:-}" ] && kill "$ddb_pid" 2>/dev/null || true
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT
+target/debug/notes-dev dynamodb --in-memory --no-tables >"$run_dir/endpoint" 2>"$run_dir/dynamodb.log" &
+ddb_pid=$!
+for _ in $(seq 1 240); do
+  [ -s "$run_dir/endpoint" ] && break
+  kill -0 "$ddb_pid" 2>/dev/null || { cat "$run_dir/dynamodb.log" >&2; exit 1; }
+  sleep 0.25
+done
+NOTES_TEST_DYNAMODB_ENDPOINT=$(head -n 1 "$run_dir/endpoint")
+[ -n "$NOTES_TEST_DYNAMODB_ENDPOINT" ] || { echo "DynamoDB Local did not start" >&2; cat "$run_dir/dynamodb.log" >&2; exit 1; }
+export NOTES_TEST_DYNAMODB_ENDPOINT
+echo "DynamoDB Local: $NOTES_TEST_DYNAMODB_ENDPOINT" >&2
+
+step "cargo test --workspace"
+cargo test --workspace --all-features 2>&1 | tee "$run_dir/cargo-test.log"
+
+step "README local path: make dynamodb, make watch, make invoke"
+scripts/smoke-local-invoke.sh
+
+step "all checks passed"
+# One closing line for the whole run (cargo prints one per test binary, the last being doc-tests).
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$run_dir/cargo-test.log"
