@@ -7,13 +7,15 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 DYNAMODB_PORT ?= 8000
 DYNAMODB_DATA ?= .local/dynamodb
 INVOKE_PORT ?= 9000
+ISSUER_PORT ?= 9100
 FN ?= list
 EVENT ?= events/list-notes.json
 
-# What the functions read at init when run locally (the template sets the same in AWS).
-LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true
+# What the functions read at init when run locally (the template sets the same in AWS; the
+# authorizer trusts the local issuer of `make issuer` instead of a Cognito user pool).
+LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true,TOKEN_ISSUER=https://local-issuer.invalid/notes-local-pool,JWKS_URL=http://127.0.0.1:$(ISSUER_PORT)/.well-known/jwks.json,USER_POOL_CLIENT_IDS=notes-local-client
 
-.PHONY: help setup test dynamodb watch invoke build
+.PHONY: help setup test dynamodb watch invoke build issuer token fuzz authorize
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -35,3 +37,17 @@ invoke: ## Invoke function FN with the fixture EVENT through `make watch` (e.g. 
 
 build: setup ## Build release binaries for Lambda (target/lambda/<function>/bootstrap)
 	@cargo lambda build --release
+
+issuer: ## Serve the local issuer's JWKS (a Cognito stand-in) on ISSUER_PORT; keys in .local/issuer
+	@cargo run --quiet -p notes-devkit --bin notes-dev -- issuer --port $(ISSUER_PORT)
+
+token: ## Print a token from the local issuer: make token USER=alice [GROUPS=a,b] [ACCESS=1]
+	@cargo run --quiet -p notes-devkit --bin notes-dev -- token --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
+
+fuzz: ## Fuzz every cargo-fuzz target for FUZZ_SECONDS (default 60) each
+	@scripts/fuzz.sh
+
+METHOD_ARN := arn:aws:execute-api:us-east-1:123456789012:abcdef123/Prod/GET/notes
+
+authorize: ## Invoke the authorizer (through make watch) with a fresh token for USER
+	@cargo lambda invoke authorizer --invoke-port $(INVOKE_PORT) --data-ascii "{\"type\":\"TOKEN\",\"authorizationToken\":\"Bearer $$(cargo run --quiet -p notes-devkit --bin notes-dev -- token --user '$(USER)')\",\"methodArn\":\"$(METHOD_ARN)\"}"

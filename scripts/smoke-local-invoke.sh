@@ -9,6 +9,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 DYNAMODB_PORT=$(free_port)
 INVOKE_PORT=$(free_port)
+ISSUER_PORT=$(free_port)
 logs=$(mktemp -d)
 pids=()
 cleanup() {
@@ -34,11 +35,14 @@ wait_for() { # wait_for <seconds> <description> <command...>
 set -m # own process groups for the background jobs, so cleanup can stop each whole tree
 make dynamodb DYNAMODB_PORT="$DYNAMODB_PORT" DYNAMODB_DATA="$logs/data" >"$logs/dynamodb.log" 2>&1 &
 pids+=($!)
-make watch DYNAMODB_PORT="$DYNAMODB_PORT" INVOKE_PORT="$INVOKE_PORT" >"$logs/watch.log" 2>&1 &
+make issuer ISSUER_PORT="$ISSUER_PORT" >"$logs/issuer.log" 2>&1 &
+pids+=($!)
+make watch DYNAMODB_PORT="$DYNAMODB_PORT" INVOKE_PORT="$INVOKE_PORT" ISSUER_PORT="$ISSUER_PORT" >"$logs/watch.log" 2>&1 &
 pids+=($!)
 set +m
 
 wait_for 300 "DynamoDB Local with tables" grep -q "listening on" "$logs/dynamodb.log"
+wait_for 120 "the local issuer" grep -q "local issuer" "$logs/issuer.log"
 wait_for 120 "cargo lambda watch" bash -c "exec 3<>/dev/tcp/127.0.0.1/$INVOKE_PORT"
 
 invoke() { # invoke <function> <event> -> response JSON on stdout
@@ -65,4 +69,11 @@ expect_status delete events/delete-note.json 204 >/dev/null
 expect_status delete events/delete-note.json 404 >/dev/null
 expect_status post events/create-post.json 201 >/dev/null
 expect_status post events/list-posts.json 200 >/dev/null
+allowed=$(make --no-print-directory authorize USER=alice INVOKE_PORT="$INVOKE_PORT" ISSUER_PORT="$ISSUER_PORT")
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["policyDocument"]["Statement"][0]["Effect"]=="Allow" and r["context"]["username"]=="alice", r' "$allowed" \
+  || { echo "make authorize USER=alice: expected an Allow for alice, got: $allowed" >&2; tail -n 40 "$logs/watch.log" >&2; exit 1; }
+echo "ok  authorizer (make authorize USER=alice) -> Allow, username alice" >&2
+refused=$(invoke authorizer events/authorizer-garbage-token.json 2>&1 || true)
+grep -q "Unauthorized" <<<"$refused" || { echo "a garbage token was not refused: $refused" >&2; exit 1; }
+echo "ok  authorizer events/authorizer-garbage-token.json -> Unauthorized" >&2
 echo "README local path works" >&2

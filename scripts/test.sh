@@ -43,6 +43,9 @@ cargo test --workspace --all-features 2>&1 | tee "$run_dir/cargo-test.log"
 step "README local path: make dynamodb, make watch, make invoke"
 scripts/smoke-local-invoke.sh
 
+step "fuzzing (bounded): make fuzz with FUZZ_SECONDS=${FUZZ_SECONDS:-30}"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
+
 step "all checks passed"
 # One closing line for the whole run (cargo prints one per test binary, the last being doc-tests).
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$run_dir/cargo-test.log"

@@ -14,6 +14,15 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DevkitError {
+    // --- Local issuer ------------------------------------------------------------------------
+    /// Key generation, key files, signing or the JWKS server of the local issuer.
+    #[error("local issuer: {0}")]
+    Issuer(String),
+
+    /// Building the workspace's binaries failed.
+    #[error("{0}")]
+    Build(String),
+
     // --- DynamoDB Local -------------------------------------------------------------------
     /// `DynamoDBLocal.jar` is not where we looked.
     #[error(

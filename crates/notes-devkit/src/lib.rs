@@ -15,8 +15,11 @@
 //! This crate is never deployed. It still follows the house rules (no panics, actionable
 //! errors) because a confusing failure in test tooling costs as much time as one in production.
 
+pub mod binaries;
 pub mod dynamodb_local;
 pub mod error;
+pub mod gateway;
+pub mod issuer;
 pub mod runtime_api;
 pub mod tables;
 pub mod testing;

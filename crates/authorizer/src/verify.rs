@@ -1,0 +1,300 @@
+//! Verifying a token: signature with the pool's key, time claims with a small leeway, issuer,
+//! token use and audience, and the claims the functions need. Keys are cached across
+//! invocations; an unknown `kid` refreshes them at most once per interval.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
+
+use crate::token::{bearer_token, parse_header};
+use crate::{Config, JwksSource, KeySet};
+
+/// At most one JWKS fetch per interval for unknown `kid`s: key rotation is picked up within
+/// seconds, and a flood of tokens with random `kid`s cannot hammer Cognito (or us).
+pub const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// Keys are refreshed after this age even without an unknown `kid`, so a key Cognito has
+/// withdrawn stops being accepted by long-lived sandboxes too.
+pub const MAX_KEY_AGE: Duration = Duration::from_secs(3600);
+
+/// Why a token was refused. For the log only: the caller always gets `Unauthorized`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+    #[error("token larger than 8 KiB")]
+    Oversized,
+    #[error("algorithm is not RS256")]
+    UnsupportedAlgorithm,
+    #[error("no key with this kid in the user pool's JWKS")]
+    UnknownKey,
+    #[error("the user pool's JWKS is unavailable and no key is cached")]
+    KeysUnavailable,
+    #[error("signature or claims invalid: {0}")]
+    Invalid(String),
+    #[error("token expired")]
+    Expired,
+    #[error("token not valid yet")]
+    NotYetValid,
+    #[error("wrong issuer")]
+    WrongIssuer,
+    #[error("token_use not accepted")]
+    WrongTokenUse,
+    #[error("audience or client_id not accepted")]
+    WrongAudience,
+    #[error("claim {0} missing or empty")]
+    MissingClaim(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUse {
+    Id,
+    Access,
+}
+
+impl TokenUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::Access => "access",
+        }
+    }
+}
+
+/// Who the token says the caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub sub: String,
+    pub username: String,
+    pub token_use: TokenUse,
+    pub email: Option<String>,
+    pub scope: Option<String>,
+    pub groups: Vec<String>,
+}
+
+/// The claims we read, with the types Cognito gives them; any other type fails decoding.
+#[derive(Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    iat: Option<u64>,
+    token_use: Option<String>,
+    aud: Option<String>,
+    client_id: Option<String>,
+    #[serde(rename = "cognito:username")]
+    cognito_username: Option<String>,
+    username: Option<String>,
+    email: Option<String>,
+    scope: Option<String>,
+    #[serde(rename = "cognito:groups")]
+    groups: Option<Vec<String>>,
+}
+
+#[derive(Debug)]
+struct KeyCache {
+    keys: KeySet,
+    fetched_at: Option<Instant>,
+    last_attempt: Option<Instant>,
+}
+
+/// Verifies tokens for one user pool. Built once at init, shared by all invocations.
+#[derive(Debug)]
+pub struct Verifier {
+    config: Config,
+    source: JwksSource,
+    cache: Mutex<KeyCache>,
+    refetch_interval: Duration,
+    validation: Validation,
+}
+
+impl Verifier {
+    pub fn new(config: Config, source: JwksSource) -> Self {
+        Self::with_refetch_interval(config, source, REFETCH_INTERVAL)
+    }
+
+    /// As [`Verifier::new`], with another minimum interval between key fetches (tests).
+    pub fn with_refetch_interval(
+        config: Config,
+        source: JwksSource,
+        refetch_interval: Duration,
+    ) -> Self {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.algorithms = vec![Algorithm::RS256];
+        validation.leeway = config.leeway.as_secs();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[config.issuer.as_str()]);
+        // Cognito access tokens carry no `aud`: the audience is checked per token use below.
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        Self {
+            config,
+            source,
+            cache: Mutex::new(KeyCache {
+                keys: KeySet::default(),
+                fetched_at: None,
+                last_attempt: None,
+            }),
+            refetch_interval,
+            validation,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Fetches the keys now (at init). Blocking. On failure the verifier still starts: every
+    /// token is refused until a later fetch succeeds.
+    pub fn refresh_keys(&self) -> Result<usize, crate::JwksError> {
+        self.mark_attempt();
+        let keys = self.source.fetch()?;
+        let count = keys.len();
+        self.store_keys(keys);
+        Ok(count)
+    }
+
+    fn mark_attempt(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.last_attempt = Some(Instant::now());
+        }
+    }
+
+    fn store_keys(&self, keys: KeySet) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.keys = keys;
+            cache.fetched_at = Some(Instant::now());
+        }
+    }
+
+    /// The key for `kid`, and whether a refetch is due (unknown kid or stale keys) and allowed.
+    fn lookup(&self, kid: &str) -> (Option<jsonwebtoken::DecodingKey>, bool) {
+        let Ok(mut cache) = self.cache.lock() else {
+            return (None, false);
+        };
+        let key = cache.keys.get(kid).cloned();
+        let stale = cache
+            .fetched_at
+            .is_none_or(|at| at.elapsed() >= MAX_KEY_AGE);
+        let allowed = cache
+            .last_attempt
+            .is_none_or(|at| at.elapsed() >= self.refetch_interval);
+        let refetch = (key.is_none() || stale) && allowed;
+        if refetch {
+            // Claimed under the lock: concurrent invocations do not fetch at the same time.
+            cache.last_attempt = Some(Instant::now());
+        }
+        (key, refetch)
+    }
+
+    async fn key_for(&self, kid: &str) -> Result<jsonwebtoken::DecodingKey, Rejection> {
+        let (cached, refetch) = self.lookup(kid);
+        if refetch {
+            let fetched = match &self.source {
+                JwksSource::Static(keys) => Ok(keys.clone()),
+                JwksSource::Http { .. } => {
+                    // ureq blocks; the fetch is rare and bounded by its own timeout.
+                    let source = self.source.clone();
+                    tokio::task::spawn_blocking(move || source.fetch())
+                        .await
+                        .unwrap_or_else(|err| Err(crate::JwksError::Fetch(err.to_string())))
+                }
+            };
+            match fetched {
+                Ok(keys) => {
+                    let key = keys.get(kid).cloned();
+                    self.store_keys(keys);
+                    return key.ok_or(Rejection::UnknownKey);
+                }
+                Err(err) => {
+                    // Keep serving with the cached keys: a JWKS outage must not lock out
+                    // callers whose keys we already have.
+                    tracing::error!(error = %err, "JWKS refresh failed");
+                    if cached.is_none() && self.no_keys() {
+                        return Err(Rejection::KeysUnavailable);
+                    }
+                }
+            }
+        }
+        cached.ok_or(if self.no_keys() {
+            Rejection::KeysUnavailable
+        } else {
+            Rejection::UnknownKey
+        })
+    }
+
+    fn no_keys(&self) -> bool {
+        self.cache
+            .lock()
+            .map(|cache| cache.keys.is_empty())
+            .unwrap_or(true)
+    }
+
+    /// Verifies the value of an `Authorization` header and returns the caller's identity.
+    pub async fn verify(&self, authorization: &str) -> Result<Identity, Rejection> {
+        let token = bearer_token(authorization)?;
+        let header = parse_header(token)?;
+        let key = self.key_for(&header.kid).await?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &key, &self.validation).map_err(|err| {
+                use jsonwebtoken::errors::ErrorKind;
+                match err.kind() {
+                    ErrorKind::ExpiredSignature => Rejection::Expired,
+                    ErrorKind::ImmatureSignature => Rejection::NotYetValid,
+                    ErrorKind::InvalidIssuer => Rejection::WrongIssuer,
+                    ErrorKind::MissingRequiredClaim(claim) if claim == "sub" => {
+                        Rejection::MissingClaim("sub")
+                    }
+                    ErrorKind::MissingRequiredClaim(_) => {
+                        Rejection::Invalid("a required claim is missing".into())
+                    }
+                    ErrorKind::InvalidSignature => Rejection::Invalid("bad signature".into()),
+                    // Serde's messages can quote claim values: keep them out of the log.
+                    ErrorKind::Json(_) => Rejection::Invalid("claims have unexpected types".into()),
+                    other => Rejection::Invalid(format!("{other:?}")),
+                }
+            })?;
+        self.check_claims(data.claims)
+    }
+
+    fn check_claims(&self, claims: Claims) -> Result<Identity, Rejection> {
+        let leeway = self.config.leeway.as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        match claims.iat {
+            None => return Err(Rejection::MissingClaim("iat")),
+            Some(iat) if iat > now.saturating_add(leeway) => return Err(Rejection::NotYetValid),
+            Some(_) => {}
+        }
+        let sub = non_empty(claims.sub).ok_or(Rejection::MissingClaim("sub"))?;
+        let token_use = match claims.token_use.as_deref() {
+            Some("id") if self.config.token_uses.id => TokenUse::Id,
+            Some("access") if self.config.token_uses.access => TokenUse::Access,
+            Some(_) => return Err(Rejection::WrongTokenUse),
+            None => return Err(Rejection::MissingClaim("token_use")),
+        };
+        let (audience, username) = match token_use {
+            TokenUse::Id => (claims.aud, claims.cognito_username),
+            TokenUse::Access => (claims.client_id, claims.username),
+        };
+        let audience = audience.ok_or(Rejection::WrongAudience)?;
+        if !self.config.client_ids.contains(&audience) {
+            return Err(Rejection::WrongAudience);
+        }
+        let username = non_empty(username).ok_or(Rejection::MissingClaim("username"))?;
+        Ok(Identity {
+            sub,
+            username,
+            token_use,
+            email: non_empty(claims.email),
+            scope: non_empty(claims.scope),
+            groups: claims.groups.unwrap_or_default(),
+        })
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
