@@ -40,8 +40,17 @@ echo "DynamoDB Local: $NOTES_TEST_DYNAMODB_ENDPOINT" >&2
 step "cargo test --workspace"
 cargo test --workspace --all-features 2>&1 | tee "$run_dir/cargo-test.log"
 
+step "deploy path, offline: cfn-lint, sam validate --lint, template tests"
+export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
+cfn-lint template.yaml
+sam validate --lint
+python -m pytest -q tests/deploy
+
 step "README local path: make dynamodb, make watch, make invoke"
 scripts/smoke-local-invoke.sh
+
+step "sam build (release binaries, as deployed)"
+scripts/sam-build-check.sh
 
 step "fuzzing (bounded): make fuzz with FUZZ_SECONDS=${FUZZ_SECONDS:-30}"
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh

@@ -19,6 +19,14 @@ pub enum DevkitError {
     #[error("local issuer: {0}")]
     Issuer(String),
 
+    /// The template does not describe an API the local API can serve.
+    #[error("the SAM template {path} cannot be served locally: {problem}")]
+    Template { path: PathBuf, problem: String },
+
+    /// The local API could not start.
+    #[error("local API: {0}")]
+    LocalApi(String),
+
     /// Building the workspace's binaries failed.
     #[error("{0}")]
     Build(String),

@@ -20,6 +20,7 @@ pub mod dynamodb_local;
 pub mod error;
 pub mod gateway;
 pub mod issuer;
+pub mod local_api;
 pub mod runtime_api;
 pub mod tables;
 pub mod testing;

@@ -151,6 +151,8 @@ pub struct LambdaSandbox {
     stop_process: Option<oneshot::Sender<()>>,
     process_task: Option<JoinHandle<()>>,
     server_task: JoinHandle<()>,
+    /// Invocations queued so far.
+    invocations: std::sync::atomic::AtomicUsize,
 }
 
 impl LambdaSandbox {
@@ -298,6 +300,7 @@ impl LambdaSandbox {
             stop_process: Some(stop_process),
             process_task: Some(process_task),
             server_task,
+            invocations: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -320,12 +323,19 @@ impl LambdaSandbox {
         self.invoke_with_timeout(payload, INVOKE_TIMEOUT).await
     }
 
+    /// How many invocations were queued on this sandbox so far.
+    pub fn invocations(&self) -> usize {
+        self.invocations.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// [`Self::invoke`] with another timeout (counted from the call, queueing included).
     pub async fn invoke_with_timeout(
         &self,
         payload: &serde_json::Value,
         timeout: Duration,
     ) -> Result<Invocation, DevkitError> {
+        self.invocations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (result_sender, result) = oneshot::channel();
         let queued = QueuedInvocation {
             request_id: uuid::Uuid::new_v4().to_string(),
@@ -339,18 +349,32 @@ impl LambdaSandbox {
         let mut init_error = self.emulator.init_error.subscribe();
         let mut exit = self.exit.clone();
         // Biased towards the result: a function that answers and then exits has answered.
-        let posted = tokio::select! {
+        // The arms only say what happened: the watch values are read after the select, so no
+        // borrow of them is held across an await (the future must stay Send).
+        enum Waited<T> {
+            Posted(T),
+            InitFailed,
+            Exited,
+            TimedOut,
+        }
+        let waited = tokio::select! {
             biased;
-            posted = result => posted.map_err(|_| self.stopped())?,
-            failure = init_error.wait_for(Option::is_some) => {
-                let failure = failure.ok().and_then(|failure| failure.clone());
+            posted = result => Waited::Posted(posted),
+            _ = init_error.wait_for(Option::is_some) => Waited::InitFailed,
+            _ = exit.wait_for(Option::is_some) => Waited::Exited,
+            () = tokio::time::sleep(timeout) => Waited::TimedOut,
+        };
+        let posted = match waited {
+            Waited::Posted(posted) => posted.map_err(|_| self.stopped())?,
+            Waited::InitFailed => {
+                let failure = self.emulator.init_error.borrow().clone();
                 return Err(self.init_failed(failure).await);
             }
-            exited = exit.wait_for(Option::is_some) => {
-                let status = exited.ok().and_then(|status| status.clone()).unwrap_or_default();
+            Waited::Exited => {
+                let status = self.exit.borrow().clone().unwrap_or_default();
                 return Err(self.exited(status));
             }
-            () = tokio::time::sleep(timeout) => {
+            Waited::TimedOut => {
                 return Err(DevkitError::InvokeTimeout {
                     function: self.function_name.clone(),
                     waited: timeout,

@@ -604,43 +604,43 @@ mod tests {
         );
     }
 
-    /// The template passes table names to functions through `Globals` as `NAME: !Ref Table`;
+    /// The template passes table names to functions as `NAME: !Ref Table`;
     /// [`env_var_for_table`] must produce the same names, or `function_env` would set variables
     /// the functions never read.
     #[test]
-    fn the_real_template_globals_follow_the_env_var_convention() {
+    fn the_real_template_passes_tables_under_the_env_var_convention() {
         let text = std::fs::read_to_string(template_path()).unwrap_or_default();
         let document: Value = serde_yaml_ng::from_str(&text).unwrap_or(Value::Null);
         let specs = real_template_specs();
-        let variables = document
-            .get("Globals")
-            .and_then(|globals| globals.get("Function"))
-            .and_then(|function| function.get("Environment"))
-            .and_then(|environment| environment.get("Variables"))
-            .and_then(Value::as_mapping);
-        assert!(
-            variables.is_some(),
-            "no Globals.Function.Environment.Variables"
-        );
-        let mut checked = 0;
-        for (name, value) in variables.into_iter().flatten() {
-            let Value::Tagged(tagged) = value else {
-                continue;
-            };
-            let target = tagged.value.as_str().unwrap_or_default();
-            if tagged.tag == "Ref" && specs.contains_key(target) {
-                assert_eq!(
-                    Some(env_var_for_table(target).as_str()),
-                    name.as_str(),
-                    "Globals pass table {target} under another name than the convention"
-                );
-                checked += 1;
+        let resources = document.get("Resources").and_then(Value::as_mapping);
+        let mut checked = Vec::new();
+        for resource in resources.into_iter().flat_map(|r| r.values()) {
+            let variables = resource
+                .get("Properties")
+                .and_then(|properties| properties.get("Environment"))
+                .and_then(|environment| environment.get("Variables"))
+                .and_then(Value::as_mapping);
+            for (name, value) in variables.into_iter().flatten() {
+                let Value::Tagged(tagged) = value else {
+                    continue;
+                };
+                let target = tagged.value.as_str().unwrap_or_default();
+                if tagged.tag == "Ref" && specs.contains_key(target) {
+                    assert_eq!(
+                        Some(env_var_for_table(target).as_str()),
+                        name.as_str(),
+                        "a function gets table {target} under another name than the convention"
+                    );
+                    checked.push(target.to_owned());
+                }
             }
         }
-        assert!(
-            checked >= 2,
-            "expected NOTES_TABLE and POSTS_TABLE in Globals"
-        );
+        for table in ["NotesTable", "PostsTable"] {
+            assert!(
+                checked.iter().any(|t| t == table),
+                "no function is given {table}"
+            );
+        }
     }
 
     const TAGGED_TEMPLATE: &str = r#"

@@ -93,9 +93,13 @@ where
 
 fn finish(mut response: Response<Body>, config: &HttpConfig) -> Response<Body> {
     if let Some(origin) = &config.allowed_origin {
-        response
-            .headers_mut()
-            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        // Without this a browser script cannot read the version or the new note's location.
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("ETag, Location, Retry-After"),
+        );
     }
     response
 }

@@ -1,0 +1,877 @@
+//! The local API: the backend on loopback as API Gateway serves it. Routes, CORS and the stage
+//! come from `template.yaml`; every request runs through the `authorizer` binary (with API
+//! Gateway's per-token result cache) and, when allowed, becomes the REST proxy event that the
+//! function binary receives through the Lambda Runtime API, exactly as deployed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::task::JoinHandle;
+
+use crate::DevkitError;
+use crate::gateway::{AuthorizerDecision, decide};
+use crate::runtime_api::{LambdaSandbox, Outcome};
+
+/// API Gateway's payload limit for REST APIs.
+pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// API Gateway's default authorizer result TTL.
+pub const DEFAULT_AUTHORIZER_CACHE_TTL: Duration = Duration::from_secs(300);
+
+const ACCOUNT_ID: &str = "123456789012";
+const REGION: &str = "us-east-1";
+const API_ID: &str = "localapi01";
+
+/// One route of the template: an `Api` event of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: String,
+    /// API Gateway resource path, e.g. `/notes/{id}`.
+    pub path: String,
+    /// Logical id of the function serving it.
+    pub function: String,
+    /// The Cargo binary of that function (`Metadata.BuildProperties.Binary`).
+    pub binary: String,
+}
+
+/// What the template says about the API: its routes, its authorizer function and its CORS.
+#[derive(Debug, Clone)]
+pub struct ApiSpec {
+    pub routes: Vec<Route>,
+    /// Binary of the API's default authorizer.
+    pub authorizer_binary: String,
+    pub stage: String,
+    /// The `AllowedOrigin` parameter's default.
+    pub allowed_origin: String,
+    pub allow_methods: String,
+    pub allow_headers: String,
+    pub max_age: String,
+}
+
+#[derive(Deserialize)]
+struct Template {
+    #[serde(rename = "Parameters", default)]
+    parameters: BTreeMap<String, serde_yaml_ng::Value>,
+    #[serde(rename = "Resources")]
+    resources: BTreeMap<String, serde_yaml_ng::Value>,
+}
+
+fn unquote(value: &str) -> String {
+    value.trim().trim_matches('\'').to_owned()
+}
+
+fn text(value: &serde_yaml_ng::Value, path: &[&str]) -> Option<String> {
+    let mut current = value;
+    for key in path {
+        current = current.get(*key)?;
+    }
+    match current {
+        serde_yaml_ng::Value::String(s) => Some(s.clone()),
+        serde_yaml_ng::Value::Number(n) => Some(n.to_string()),
+        serde_yaml_ng::Value::Tagged(tagged) => match &tagged.value {
+            serde_yaml_ng::Value::String(s) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl ApiSpec {
+    /// Reads the routes and API settings from a SAM template.
+    pub fn from_template(path: &Path) -> Result<Self, DevkitError> {
+        let invalid = |why: String| DevkitError::Template {
+            path: path.to_owned(),
+            problem: why,
+        };
+        let source =
+            std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read: {e}")))?;
+        let template: Template = serde_yaml_ng::from_str(&source)
+            .map_err(|e| invalid(format!("not a template: {e}")))?;
+        let mut routes = Vec::new();
+        let mut authorizer_function = None;
+        let mut stage = "Prod".to_owned();
+        let mut cors = (String::new(), String::new(), String::new());
+        for (name, resource) in &template.resources {
+            match text(resource, &["Type"]).as_deref() {
+                Some("AWS::Serverless::Function") => {
+                    let binary = text(resource, &["Metadata", "BuildProperties", "Binary"])
+                        .ok_or_else(|| {
+                            invalid(format!("{name} has no Metadata.BuildProperties.Binary"))
+                        })?;
+                    if let Some(events) = resource
+                        .get("Properties")
+                        .and_then(|p| p.get("Events"))
+                        .and_then(|e| e.as_mapping())
+                    {
+                        for event in events.values() {
+                            if text(event, &["Type"]).as_deref() != Some("Api") {
+                                continue;
+                            }
+                            let (Some(method), Some(route_path)) = (
+                                text(event, &["Properties", "Method"]),
+                                text(event, &["Properties", "Path"]),
+                            ) else {
+                                return Err(invalid(format!(
+                                    "{name} has an Api event without Path or Method"
+                                )));
+                            };
+                            routes.push(Route {
+                                method: method.to_ascii_uppercase(),
+                                path: route_path,
+                                function: name.clone(),
+                                binary: binary.clone(),
+                            });
+                        }
+                    }
+                }
+                Some("AWS::Serverless::Api") => {
+                    let props = resource.get("Properties");
+                    if let Some(props) = props {
+                        if let Some(default) = text(props, &["Auth", "DefaultAuthorizer"]) {
+                            authorizer_function =
+                                text(props, &["Auth", "Authorizers", &default, "FunctionArn"]).map(
+                                    |arn| arn.split('.').next().unwrap_or_default().to_owned(),
+                                );
+                        }
+                        if let Some(s) = text(props, &["StageName"]) {
+                            stage = s;
+                        }
+                        cors = (
+                            text(props, &["Cors", "AllowMethods"])
+                                .map(|v| unquote(&v))
+                                .unwrap_or_default(),
+                            text(props, &["Cors", "AllowHeaders"])
+                                .map(|v| unquote(&v))
+                                .unwrap_or_default(),
+                            text(props, &["Cors", "MaxAge"])
+                                .map(|v| unquote(&v))
+                                .unwrap_or_default(),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        // `StageName: !Ref StageName` loses its tag: resolve parameters by their defaults.
+        let parameter = |name: &str| {
+            template
+                .parameters
+                .get(name)
+                .and_then(|p| text(p, &["Default"]))
+        };
+        if let Some(default) = parameter(&stage) {
+            stage = default;
+        }
+        let authorizer_function = authorizer_function
+            .ok_or_else(|| invalid("the API has no default authorizer".into()))?;
+        let authorizer_binary = template
+            .resources
+            .get(&authorizer_function)
+            .and_then(|r| text(r, &["Metadata", "BuildProperties", "Binary"]))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "authorizer {authorizer_function} has no Metadata.BuildProperties.Binary"
+                ))
+            })?;
+        Ok(Self {
+            routes,
+            authorizer_binary,
+            stage,
+            allowed_origin: parameter("AllowedOrigin").unwrap_or_else(|| "*".into()),
+            allow_methods: cors.0,
+            allow_headers: cors.1,
+            max_age: cors.2,
+        })
+    }
+
+    /// The route for a method and path, with its path parameters. Static segments win over
+    /// `{parameters}`, as in API Gateway.
+    pub fn find(&self, method: &str, path: &str) -> RouteMatch<'_> {
+        let segments: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut best: Option<(&Route, HashMap<String, String>, usize)> = None;
+        let mut path_exists = false;
+        for route in &self.routes {
+            let pattern: Vec<&str> = route
+                .path
+                .trim_matches('/')
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect();
+            if pattern.len() != segments.len() {
+                continue;
+            }
+            let mut parameters = HashMap::new();
+            let mut statics = 0;
+            let matched = pattern.iter().zip(&segments).all(|(p, s)| {
+                if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    parameters.insert(name.to_owned(), percent_decode(s));
+                    true
+                } else {
+                    statics += 1;
+                    p == s
+                }
+            });
+            if !matched {
+                continue;
+            }
+            path_exists = true;
+            if route.method != method {
+                continue;
+            }
+            if best.as_ref().is_none_or(|(_, _, s)| statics > *s) {
+                best = Some((route, parameters, statics));
+            }
+        }
+        match best {
+            Some((route, parameters, _)) => RouteMatch::Found(route, parameters),
+            None if path_exists => RouteMatch::PathOnly,
+            None => RouteMatch::None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum RouteMatch<'a> {
+    Found(&'a Route, HashMap<String, String>),
+    /// The path exists with other methods (preflight is answered for it).
+    PathOnly,
+    None,
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes.get(i), bytes.get(i + 1..i + 3)) {
+            (Some(b'%'), Some(hex)) => match std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                None => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            (Some(byte), _) => {
+                out.push(*byte);
+                i += 1;
+            }
+            (None, _) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// How to run the local API.
+#[derive(Debug, Clone)]
+pub struct LocalApiConfig {
+    /// Loopback port; 0 picks a free one.
+    pub port: u16,
+    pub spec: ApiSpec,
+    /// Where the function binaries are (e.g. `target/debug`).
+    pub binaries_dir: PathBuf,
+    /// Environment of the DynamoDB functions (tables, endpoint, region, credentials).
+    pub function_env: Vec<(String, String)>,
+    /// Environment of the authorizer (issuer, JWKS URL, client ids).
+    pub authorizer_env: Vec<(String, String)>,
+    /// When set, `x-api-key` must carry this value (else 403, as API Gateway answers).
+    pub api_key: Option<String>,
+    /// Authorizer result cache per token; zero disables it.
+    pub authorizer_cache_ttl: Duration,
+    /// Overrides the template's `AllowedOrigin` default.
+    pub allowed_origin: Option<String>,
+}
+
+struct CachedDecision {
+    outcome: Outcome,
+    until: Instant,
+}
+
+struct Gateway {
+    spec: ApiSpec,
+    allowed_origin: HeaderValue,
+    api_key: Option<String>,
+    cache_ttl: Duration,
+    cache: Mutex<HashMap<String, CachedDecision>>,
+    authorizer: LambdaSandbox,
+    functions: HashMap<String, LambdaSandbox>,
+}
+
+/// A running local API; dropping it stops the server and the function processes.
+pub struct LocalApi {
+    address: SocketAddr,
+    task: JoinHandle<()>,
+    gateway: Arc<Gateway>,
+}
+
+impl std::fmt::Debug for LocalApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalApi")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalApi {
+    /// Starts one sandbox per function binary (and one for the authorizer) and serves the API.
+    pub async fn start(config: LocalApiConfig) -> Result<Self, DevkitError> {
+        let origin = config
+            .allowed_origin
+            .clone()
+            .unwrap_or_else(|| config.spec.allowed_origin.clone());
+        let allowed_origin = HeaderValue::from_str(&origin).map_err(|_| {
+            DevkitError::LocalApi(format!("allowed origin {origin:?} is not a header value"))
+        })?;
+        let mut function_env = config.function_env.clone();
+        function_env.push(("ALLOWED_ORIGIN".into(), origin.clone()));
+        let authorizer = LambdaSandbox::start(
+            &config.binaries_dir.join(&config.spec.authorizer_binary),
+            &config.authorizer_env,
+        )
+        .await?;
+        let mut functions = HashMap::new();
+        for route in &config.spec.routes {
+            if !functions.contains_key(&route.binary) {
+                let sandbox =
+                    LambdaSandbox::start(&config.binaries_dir.join(&route.binary), &function_env)
+                        .await?;
+                functions.insert(route.binary.clone(), sandbox);
+            }
+        }
+        let gateway = Arc::new(Gateway {
+            spec: config.spec,
+            allowed_origin,
+            api_key: config.api_key,
+            cache_ttl: config.authorizer_cache_ttl,
+            cache: Mutex::new(HashMap::new()),
+            authorizer,
+            functions,
+        });
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+            .await
+            .map_err(|e| {
+                DevkitError::LocalApi(format!("cannot listen on 127.0.0.1:{}: {e}", config.port))
+            })?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| DevkitError::LocalApi(format!("no local address: {e}")))?;
+        let app = Router::new()
+            .fallback(serve)
+            .with_state(Arc::clone(&gateway));
+        let task = tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(error) = axum::serve(listener, service).await {
+                tracing::error!(%error, "local API stopped");
+            }
+        });
+        Ok(Self {
+            address,
+            task,
+            gateway,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Everything the function processes printed, by binary (the authorizer under its name).
+    pub fn logs(&self) -> BTreeMap<String, String> {
+        let mut logs: BTreeMap<String, String> = self
+            .gateway
+            .functions
+            .iter()
+            .map(|(name, sandbox)| (name.clone(), sandbox.logs()))
+            .collect();
+        logs.insert(
+            self.gateway.spec.authorizer_binary.clone(),
+            self.gateway.authorizer.logs(),
+        );
+        logs
+    }
+
+    /// How many times the authorizer was invoked (to observe the cache).
+    pub fn authorizer_invocations(&self) -> usize {
+        self.gateway.authorizer.invocations()
+    }
+}
+
+impl Drop for LocalApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn gateway_error(gateway: &Gateway, status: StatusCode, message: &str) -> Response {
+    let mut response = Response::new(Body::from(json!({ "message": message }).to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // The template's GatewayResponses add the CORS origin to API Gateway's own 4XX/5XX.
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        gateway.allowed_origin.clone(),
+    );
+    headers.insert(
+        HeaderName::from_static("x-amzn-errortype"),
+        HeaderValue::from_static(match status.as_u16() {
+            401 => "UnauthorizedException",
+            403 => "AccessDeniedException",
+            413 => "RequestTooLargeException",
+            _ => "InternalServerErrorException",
+        }),
+    );
+    response
+}
+
+async fn serve(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request<Body>,
+) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let (response, route) = handle(&gateway, peer, request, &request_id).await;
+    // One line per request, as API Gateway's access log: never the token, never the body.
+    let line = json!({
+        "requestId": request_id,
+        "method": method.as_str(),
+        "path": path,
+        "route": route,
+        "status": response.status().as_u16(),
+        "latencyMs": started.elapsed().as_millis() as u64,
+    });
+    println!("{line}");
+    response
+}
+
+async fn handle(
+    gateway: &Gateway,
+    peer: SocketAddr,
+    request: Request<Body>,
+    request_id: &str,
+) -> (Response, Option<String>) {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let matched = gateway.spec.find(parts.method.as_str(), &path);
+
+    if parts.method == Method::OPTIONS && !matches!(matched, RouteMatch::None) {
+        return (preflight(gateway), Some(format!("OPTIONS {path}")));
+    }
+    let (route, path_parameters) = match matched {
+        RouteMatch::Found(route, parameters) => (route, parameters),
+        // What API Gateway answers for a method or path it does not have.
+        RouteMatch::PathOnly | RouteMatch::None => {
+            return (
+                gateway_error(
+                    gateway,
+                    StatusCode::FORBIDDEN,
+                    "Missing Authentication Token",
+                ),
+                None,
+            );
+        }
+    };
+    let route_name = format!("{} {}", route.method, route.path);
+    let body = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return (
+                gateway_error(gateway, StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long"),
+                Some(route_name),
+            );
+        }
+    };
+
+    // The TOKEN authorizer: no Authorization header is a 401 without invoking it.
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if token.is_empty() {
+        return (
+            gateway_error(gateway, StatusCode::UNAUTHORIZED, "Unauthorized"),
+            Some(route_name),
+        );
+    }
+    let method_arn = format!(
+        "arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{}/{}/{}",
+        gateway.spec.stage,
+        route.method,
+        path.trim_start_matches('/')
+    );
+    let outcome = match authorize(gateway, &token, &method_arn).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            tracing::error!(%error, "authorizer invocation failed");
+            return (
+                gateway_error(
+                    gateway,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error",
+                ),
+                Some(route_name),
+            );
+        }
+    };
+    let context = match decide(&outcome, &method_arn) {
+        AuthorizerDecision::Allow(context) => context,
+        AuthorizerDecision::Unauthorized => {
+            return (
+                gateway_error(gateway, StatusCode::UNAUTHORIZED, "Unauthorized"),
+                Some(route_name),
+            );
+        }
+        AuthorizerDecision::Deny => {
+            return (
+                gateway_error(
+                    gateway,
+                    StatusCode::FORBIDDEN,
+                    "User is not authorized to access this resource with an explicit deny",
+                ),
+                Some(route_name),
+            );
+        }
+    };
+    if let Some(expected) = &gateway.api_key {
+        let given = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
+        if given != Some(expected.as_str()) {
+            return (
+                gateway_error(gateway, StatusCode::FORBIDDEN, "Forbidden"),
+                Some(route_name),
+            );
+        }
+    }
+
+    let event = proxy_event(
+        gateway,
+        route,
+        &parts,
+        &path,
+        path_parameters,
+        &body,
+        context,
+        peer,
+        request_id,
+    );
+    let Some(function) = gateway.functions.get(&route.binary) else {
+        return (
+            gateway_error(
+                gateway,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+            ),
+            Some(route_name),
+        );
+    };
+    let response = match function.invoke(&event).await {
+        Ok(invocation) => match invocation.outcome {
+            Outcome::Response(value) => proxy_response(&value),
+            Outcome::Error { .. } => None,
+        },
+        Err(error) => {
+            tracing::error!(%error, function = %route.binary, "function invocation failed");
+            None
+        }
+    };
+    // A function error or an unreadable response is API Gateway's 502.
+    let response = response.unwrap_or_else(|| {
+        gateway_error(gateway, StatusCode::BAD_GATEWAY, "Internal server error")
+    });
+    (response, Some(route_name))
+}
+
+async fn authorize(
+    gateway: &Gateway,
+    token: &str,
+    method_arn: &str,
+) -> Result<Outcome, DevkitError> {
+    if !gateway.cache_ttl.is_zero()
+        && let Ok(cache) = gateway.cache.lock()
+        && let Some(cached) = cache.get(token)
+        && cached.until > Instant::now()
+    {
+        return Ok(cached.outcome.clone());
+    }
+    let event = json!({ "type": "TOKEN", "authorizationToken": token, "methodArn": method_arn });
+    let outcome = gateway.authorizer.invoke(&event).await?.outcome;
+    // API Gateway caches the policy (Allow or Deny), not a failure.
+    if !gateway.cache_ttl.is_zero()
+        && matches!(outcome, Outcome::Response(_))
+        && let Ok(mut cache) = gateway.cache.lock()
+    {
+        cache.retain(|_, entry| entry.until > Instant::now());
+        cache.insert(
+            token.to_owned(),
+            CachedDecision {
+                outcome: outcome.clone(),
+                until: Instant::now() + gateway.cache_ttl,
+            },
+        );
+    }
+    Ok(outcome)
+}
+
+fn preflight(gateway: &Gateway) -> Response {
+    let mut response = Response::new(Body::empty());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        gateway.allowed_origin.clone(),
+    );
+    for (name, value) in [
+        (
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            &gateway.spec.allow_methods,
+        ),
+        (
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            &gateway.spec.allow_headers,
+        ),
+        (header::ACCESS_CONTROL_MAX_AGE, &gateway.spec.max_age),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value)
+            && !value.is_empty()
+        {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+#[allow(clippy::too_many_arguments)]
+fn proxy_event(
+    gateway: &Gateway,
+    route: &Route,
+    parts: &axum::http::request::Parts,
+    path: &str,
+    path_parameters: HashMap<String, String>,
+    body: &Bytes,
+    authorizer: Value,
+    peer: SocketAddr,
+    request_id: &str,
+) -> Value {
+    let mut headers = Map::new();
+    let mut multi_headers: Map<String, Value> = Map::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers.insert(name.as_str().to_owned(), Value::from(value.clone()));
+        match multi_headers
+            .get_mut(name.as_str())
+            .and_then(Value::as_array_mut)
+        {
+            Some(values) => values.push(Value::from(value)),
+            None => {
+                multi_headers.insert(name.as_str().to_owned(), json!([value]));
+            }
+        }
+    }
+    let mut query = Map::new();
+    let mut multi_query: Map<String, Value> = Map::new();
+    for pair in parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(&key.replace('+', " "));
+        let value = percent_decode(&value.replace('+', " "));
+        query.insert(key.clone(), Value::from(value.clone()));
+        match multi_query.get_mut(&key).and_then(Value::as_array_mut) {
+            Some(values) => values.push(Value::from(value)),
+            None => {
+                multi_query.insert(key, json!([value]));
+            }
+        }
+    }
+    let (body, is_base64) = if body.is_empty() {
+        (Value::Null, false)
+    } else {
+        match std::str::from_utf8(body) {
+            Ok(text) => (Value::from(text), false),
+            Err(_) => (Value::from(STANDARD.encode(body)), true),
+        }
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let source_ip = peer.ip().to_string();
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let api_key = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let none_if_empty = |map: Map<String, Value>| {
+        if map.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(map)
+        }
+    };
+    json!({
+        "resource": route.path,
+        "path": path,
+        "httpMethod": route.method,
+        "headers": none_if_empty(headers),
+        "multiValueHeaders": none_if_empty(multi_headers),
+        "queryStringParameters": none_if_empty(query),
+        "multiValueQueryStringParameters": none_if_empty(multi_query),
+        "pathParameters": if path_parameters.is_empty() { Value::Null } else { json!(path_parameters) },
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "resourceId": "local",
+            "stage": gateway.spec.stage,
+            "requestId": request_id,
+            "requestTimeEpoch": now.as_millis() as u64,
+            "identity": { "sourceIp": source_ip, "userAgent": user_agent, "apiKey": api_key },
+            "path": format!("/{}{}", gateway.spec.stage, path),
+            "resourcePath": route.path,
+            "httpMethod": route.method,
+            "apiId": API_ID,
+            "protocol": "HTTP/1.1",
+            "authorizer": authorizer,
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    })
+}
+
+/// Turns a Lambda proxy integration response into an HTTP response; `None` if it is not one.
+fn proxy_response(value: &Value) -> Option<Response> {
+    let status =
+        StatusCode::from_u16(u16::try_from(value.get("statusCode")?.as_u64()?).ok()?).ok()?;
+    let body = match value.get("body").and_then(Value::as_str) {
+        None => Vec::new(),
+        Some(text) if value.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => {
+            STANDARD.decode(text).ok()?
+        }
+        Some(text) => text.as_bytes().to_vec(),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let mut headers = HeaderMap::new();
+    if let Some(map) = value.get("headers").and_then(Value::as_object) {
+        for (name, v) in map {
+            if let (Ok(name), Some(Ok(v))) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                v.as_str().map(HeaderValue::from_str),
+            ) {
+                headers.insert(name, v);
+            }
+        }
+    }
+    if let Some(map) = value.get("multiValueHeaders").and_then(Value::as_object) {
+        for (name, values) in map {
+            let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+                continue;
+            };
+            headers.remove(&name);
+            for v in values.as_array().into_iter().flatten() {
+                if let Some(Ok(v)) = v.as_str().map(HeaderValue::from_str) {
+                    headers.append(name.clone(), v);
+                }
+            }
+        }
+    }
+    *response.headers_mut() = headers;
+    Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ApiSpec {
+        ApiSpec::from_template(&crate::tables::template_path()).unwrap()
+    }
+
+    #[test]
+    fn reads_routes_and_api_settings_from_the_template() {
+        let spec = spec();
+        let mut routes: Vec<(String, String, String)> = spec
+            .routes
+            .iter()
+            .map(|r| (r.method.clone(), r.path.clone(), r.binary.clone()))
+            .collect();
+        routes.sort();
+        let expected = [
+            ("DELETE", "/notes/{id}", "delete"),
+            ("GET", "/notes", "list"),
+            ("GET", "/notes/search", "list"),
+            ("GET", "/notes/{id}", "list"),
+            ("GET", "/post", "post"),
+            ("POST", "/notes", "createUpdate"),
+            ("POST", "/post", "post"),
+        ];
+        let expected: Vec<(String, String, String)> = expected
+            .iter()
+            .map(|(m, p, b)| ((*m).into(), (*p).into(), (*b).into()))
+            .collect();
+        assert_eq!(routes, expected);
+        assert_eq!(spec.authorizer_binary, "authorizer");
+        assert_eq!(spec.stage, "Prod");
+        assert_eq!(spec.allowed_origin, "http://localhost:3000");
+        assert!(spec.allow_headers.contains("Authorization"));
+        assert!(spec.allow_methods.contains("DELETE"));
+    }
+
+    #[test]
+    fn matching_prefers_static_segments_and_decodes_parameters() {
+        let spec = spec();
+        let binary = |m: RouteMatch<'_>| match m {
+            RouteMatch::Found(route, params) => {
+                Some((route.binary.clone(), route.path.clone(), params))
+            }
+            _ => None,
+        };
+        let (_, path, _) = binary(spec.find("GET", "/notes/search")).unwrap();
+        assert_eq!(path, "/notes/search");
+        let (_, path, params) = binary(spec.find("GET", "/notes/a%23b")).unwrap();
+        assert_eq!(path, "/notes/{id}");
+        assert_eq!(params["id"], "a#b");
+        let (name, _, _) = binary(spec.find("DELETE", "/notes/1")).unwrap();
+        assert_eq!(name, "delete");
+        assert!(matches!(spec.find("PUT", "/notes"), RouteMatch::PathOnly));
+        assert!(matches!(spec.find("GET", "/nope"), RouteMatch::None));
+        assert!(matches!(
+            spec.find("GET", "/notes/1/extra"),
+            RouteMatch::None
+        ));
+    }
+}

@@ -1,0 +1,127 @@
+"""Shared fixtures: the template as written (CloudFormation tags kept) and after the SAM
+transform (aws-sam-translator, offline), plus the OpenAPI document and the Rust sources."""
+
+import copy
+import os
+import pathlib
+import re
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+class Intrinsic(dict):
+    """A CloudFormation short-form tag (!Ref X), loaded as its long form ({"Ref": "X"})."""
+
+
+def _construct(tag):
+    name = "Ref" if tag == "Ref" else f"Fn::{tag}"
+
+    def construct(loader, node):
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+            if tag == "GetAtt":
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {name: value}
+
+    return construct
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+for _tag in ["Ref", "GetAtt", "Sub", "Join", "If", "Equals", "Not", "And", "Or", "Select",
+             "Split", "FindInMap", "ImportValue", "GetAZs", "Base64", "Condition", "Cidr"]:
+    CfnLoader.add_constructor(f"!{_tag}", _construct(_tag))
+
+
+def load_template():
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)
+
+
+class _NoManagedPolicies:
+    """The translator asks IAM for managed policy ARNs; offline there are none to resolve."""
+
+    def load(self):
+        return {}
+
+
+def sam_transform(template, parameters=None):
+    from samtranslator.translator.transform import transform
+
+    # The translator resolves pseudo parameters (AWS::Region) from a boto session; offline, the
+    # region only has to be named.
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+    template = copy.deepcopy(template)
+    # What `sam build`/`sam package` do before the transform: code is uploaded to S3.
+    template["Globals"]["Function"]["CodeUri"] = "s3://example-bucket/function.zip"
+    return transform(template, {"AWS::Region": "us-east-1", **(parameters or {})}, _NoManagedPolicies())
+
+
+@pytest.fixture(scope="session")
+def template():
+    return load_template()
+
+
+@pytest.fixture(scope="session")
+def transformed(template):
+    return sam_transform(template)
+
+
+@pytest.fixture(scope="session")
+def openapi():
+    return yaml.safe_load((ROOT / "openapi.yaml").read_text())
+
+
+def functions(template):
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def api_routes(template):
+    """{(METHOD, path): function logical id} from the functions' Api events."""
+    routes = {}
+    for name, resource in functions(template).items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "Api":
+                routes[(event["Properties"]["Method"].upper(), event["Properties"]["Path"])] = name
+    return routes
+
+
+def cargo_binaries():
+    """{binary name: crate directory} for every [[bin]] of the workspace's crates."""
+    binaries = {}
+    for manifest in (ROOT / "crates").glob("*/Cargo.toml"):
+        for match in re.finditer(r'\[\[bin\]\]\s*name\s*=\s*"([^"]+)"', manifest.read_text()):
+            binaries[match.group(1)] = manifest.parent
+    return binaries
+
+
+def env_vars_read(crate_dir):
+    """(required, optional) environment variables a function binary reads at init, from its
+    sources and those of the shared HTTP crate it uses."""
+    sources = list(crate_dir.glob("src/**/*.rs"))
+    cargo = (crate_dir / "Cargo.toml").read_text()
+    if "notes-http" in cargo:
+        sources += list((ROOT / "crates/notes-http/src").glob("**/*.rs"))
+    required, optional = set(), set()
+    for source in sources:
+        text = source.read_text()
+        required |= set(re.findall(r'required_env\(\s*"([A-Z0-9_]+)"', text))
+        optional |= set(re.findall(r'optional_env\(\s*"([A-Z0-9_]+)"', text))
+        # The authorizer's config reads through a lookup closure: get("NAME").
+        for name in re.findall(r'\bget\(\s*"([A-Z0-9_]+)"\s*\)', text):
+            optional.add(name)
+        required |= set(re.findall(r'ok_or_else\(\|\| problem\(\s*"([A-Z0-9_]+)"', text))
+    return required, optional - required

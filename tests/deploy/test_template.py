@@ -1,0 +1,248 @@
+"""The security-relevant shape of template.yaml, checked offline after the SAM transform: what a
+review of the deployed stack would look for."""
+
+import re
+
+from conftest import ROOT, api_routes, cargo_binaries, env_vars_read, functions, sam_transform
+
+# The DynamoDB actions each function's code performs (see crates/notes-dynamodb): its policy
+# must grant exactly these, on its own table only.
+EXPECTED_ACTIONS = {
+    "AuthorizerFunction": set(),
+    "ListFunction": {"dynamodb:Query", "dynamodb:GetItem"},
+    "CreateUpdateFunction": {"dynamodb:UpdateItem"},
+    "DeleteFunction": {"dynamodb:DeleteItem"},
+    "PostFunction": {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"},
+}
+OWN_TABLE = {
+    "ListFunction": "NotesTable",
+    "CreateUpdateFunction": "NotesTable",
+    "DeleteFunction": "NotesTable",
+    "PostFunction": "PostsTable",
+}
+# Managed policies SAM attaches by itself: logs and X-Ray writes, nothing else.
+ALLOWED_MANAGED = ("AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
+# Variables Lambda provides; the template must not set them.
+LAMBDA_PROVIDED = {"AWS_REGION"}
+# Overrides for local runs and tests: a deployed authorizer must never trust another issuer.
+LOCAL_ONLY = {"TOKEN_ISSUER", "JWKS_URL", "AWS_ENDPOINT_URL_DYNAMODB"}
+
+
+def resources_of(transformed, kind):
+    return {n: r for n, r in transformed["Resources"].items() if r["Type"] == kind}
+
+
+def rest_api_body(transformed):
+    (api,) = resources_of(transformed, "AWS::ApiGateway::RestApi").values()
+    return api["Properties"]["Body"]
+
+
+def test_every_route_needs_the_authorizer_and_an_api_key(transformed, template):
+    body = rest_api_body(transformed)
+    methods = 0
+    for path, operations in body["paths"].items():
+        for method, operation in operations.items():
+            if method == "options":
+                assert "security" not in operation or operation["security"] == [], f"preflight {path} must stay open"
+                continue
+            methods += 1
+            names = {name for entry in operation.get("security", []) for name in entry}
+            assert "TokenAuthorizer" in names, f"{method.upper()} {path} lacks the authorizer"
+            assert "api_key" in names, f"{method.upper()} {path} does not require an API key"
+    assert methods == len(api_routes(template)) == 7
+
+
+def test_the_authorizer_is_a_cached_token_authorizer_on_the_authorization_header(transformed):
+    definitions = rest_api_body(transformed)["securityDefinitions"]
+    authorizer = definitions["TokenAuthorizer"]
+    assert authorizer["in"] == "header" and authorizer["name"] == "Authorization"
+    settings = authorizer["x-amazon-apigateway-authorizer"]
+    assert settings["type"] == "token"
+    assert settings["authorizerResultTtlInSeconds"] == 300, "caching on (the policy is stage-wide)"
+    assert "AuthorizerFunction" in str(settings["authorizerUri"])
+    assert definitions["api_key"]["name"] == "x-api-key"
+
+
+def test_usage_plan_numbers(transformed, template):
+    # The transform resolves the parameters: defaults here, the deployer's values at deploy.
+    (plan,) = resources_of(transformed, "AWS::ApiGateway::UsagePlan").values()
+    props = plan["Properties"]
+    assert props["Throttle"] == {"RateLimit": 100, "BurstLimit": 200}
+    assert props["Quota"] == {"Limit": 5000, "Period": "DAY"}
+    custom = sam_transform(template, {"ThrottleRateLimit": 7, "ThrottleBurstLimit": 9, "QuotaPerDay": 11})
+    (plan,) = resources_of(custom, "AWS::ApiGateway::UsagePlan").values()
+    assert plan["Properties"]["Throttle"] == {"RateLimit": 7, "BurstLimit": 9}, "parameters reach the plan"
+    assert plan["Properties"]["Quota"]["Limit"] == 11
+    assert resources_of(transformed, "AWS::ApiGateway::ApiKey"), "an API key is created"
+    assert resources_of(transformed, "AWS::ApiGateway::UsagePlanKey"), "and attached to the plan"
+
+
+def _role_of(transformed, function):
+    role = transformed["Resources"][function]["Properties"]["Role"]
+    return transformed["Resources"][role["Fn::GetAtt"][0]]["Properties"]
+
+
+def test_each_function_may_only_do_what_it_does_on_its_own_table(transformed):
+    for function, expected in EXPECTED_ACTIONS.items():
+        role = _role_of(transformed, function)
+        for arn in role.get("ManagedPolicyArns", []):
+            text = str(arn)
+            assert any(allowed in text for allowed in ALLOWED_MANAGED), f"{function}: managed policy {text}"
+            assert "FullAccess" not in text
+        actions, resources = set(), []
+        for policy in role.get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                assert statement["Effect"] == "Allow"
+                statement_actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                for action in statement_actions:
+                    assert "*" not in action, f"{function}: wildcard action {action}"
+                actions |= set(statement_actions)
+                resources += statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert actions == expected, f"{function}: {sorted(actions)} != {sorted(expected)}"
+        for resource in resources:
+            text = str(resource)
+            assert text != "*", f"{function}: Resource *"
+            assert OWN_TABLE[function] in text, f"{function}: {text} is not its table"
+            other = {"NotesTable", "PostsTable"} - {OWN_TABLE[function]}
+            assert not any(o in text for o in other), f"{function}: touches another table: {text}"
+
+
+def test_environment_matches_what_each_binary_reads(template):
+    binaries = cargo_binaries()
+    for name, function in functions(template).items():
+        binary = function["Metadata"]["BuildProperties"]["Binary"]
+        required, optional = env_vars_read(binaries[binary])
+        variables = set(function["Properties"].get("Environment", {}).get("Variables", {}))
+        assert required - LAMBDA_PROVIDED <= variables, f"{name}: {sorted(required - variables)} not set"
+        assert variables <= required | optional, f"{name} sets {sorted(variables - required - optional)}, which {binary} never reads"
+        assert not variables & LOCAL_ONLY, f"{name} sets local-only {sorted(variables & LOCAL_ONLY)}"
+        assert not variables & LAMBDA_PROVIDED
+
+
+def test_functions_are_built_and_run_as_designed(template):
+    binaries = cargo_binaries()
+    globals_ = template["Globals"]["Function"]
+    assert globals_["Runtime"] == "provided.al2023" and globals_["Handler"] == "bootstrap"
+    assert globals_["Tracing"] == "Active"
+    assert globals_["LoggingConfig"]["LogFormat"] == "JSON"
+    used = set()
+    for name, function in functions(template).items():
+        assert function["Metadata"]["BuildMethod"] == "rust-cargolambda", name
+        assert function["Metadata"]["BuildProperties"]["Binary"] in binaries, f"{name}: no such binary"
+        used.add(function["Metadata"]["BuildProperties"]["Binary"])
+        props = function["Properties"]
+        timeout = props.get("Timeout", globals_["Timeout"])
+        assert 3 <= timeout <= 29, f"{name}: timeout {timeout} s (the SDK needs 6 s, API Gateway gives 29)"
+        assert props.get("LoggingConfig", globals_["LoggingConfig"])["LogFormat"] == "JSON"
+        assert "LogGroup" in props.get("LoggingConfig", {}), f"{name}: log group with retention"
+    assert used == set(binaries), "every function binary is deployed, and nothing else"
+
+
+def test_tables_keep_user_data(template):
+    for name, resource in template["Resources"].items():
+        if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::Cognito::UserPool"):
+            assert resource.get("DeletionPolicy") == "Retain", name
+            assert resource.get("UpdateReplacePolicy") == "Retain", name
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            props = resource["Properties"]
+            assert props["BillingMode"] == "PAY_PER_REQUEST", name
+            assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+            assert props["SSESpecification"]["SSEEnabled"] is True, name
+
+
+def test_cognito_supports_the_tutorial_cli_flow(template):
+    pool = template["Resources"]["UserPool"]["Properties"]
+    assert pool["AliasAttributes"] == ["email"]
+    assert pool["AutoVerifiedAttributes"] == ["email"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False, "self sign-up"
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 8
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+    assert client["GenerateSecret"] is False
+    assert {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"} <= set(client["ExplicitAuthFlows"])
+
+
+def test_cors_on_success_errors_and_preflight(transformed, template):
+    api = template["Resources"]["NotesApi"]["Properties"]
+    origin = {"Fn::Sub": "'${AllowedOrigin}'"}
+    assert api["Cors"]["AllowOrigin"] == origin
+    for response in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert api["GatewayResponses"][response]["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == origin
+    body = rest_api_body(transformed)
+    for path in body["paths"]:
+        assert "options" in body["paths"][path], f"no preflight for {path}"
+    for name, function in functions(template).items():
+        if function["Properties"].get("Events"):
+            assert function["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGIN"] == {"Ref": "AllowedOrigin"}, name
+
+
+def test_bodies_are_validated_against_models(transformed):
+    body = rest_api_body(transformed)
+    for path in ("/notes", "/post"):
+        post = body["paths"][path]["post"]
+        assert post.get("x-amazon-apigateway-request-validator"), f"POST {path} has no validator"
+        (parameter,) = [p for p in post["parameters"] if p["in"] == "body"]
+        assert parameter["required"] is True
+
+
+def test_access_logs_and_metrics(transformed, template):
+    (stage,) = resources_of(transformed, "AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert "ApiAccessLogGroup" in str(props["AccessLogSetting"]["DestinationArn"])
+    assert '"requestId":"$context.requestId"' in props["AccessLogSetting"]["Format"]
+    assert props["MethodSettings"][0]["MetricsEnabled"] is True
+    assert template["Resources"]["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_outputs(template):
+    assert {"ApiUrl", "UserPoolId", "UserPoolClientId", "ApiKeyId", "NotesTableName", "PostsTableName"} <= set(template["Outputs"])
+
+
+def test_parameters_have_safe_defaults(template):
+    params = template["Parameters"]
+    assert params["StageName"]["Default"] == "Prod"
+    assert params["AllowedOrigin"]["Default"] != "*"
+    assert params["Architecture"]["Default"] in params["Architecture"]["AllowedValues"]
+    assert params["LogRetentionDays"]["Default"] in params["LogRetentionDays"]["AllowedValues"]
+    assert params["RequiredGroup"]["Default"] == ""
+
+
+def test_openapi_describes_exactly_the_deployed_routes(template, openapi):
+    documented = {
+        (method.upper(), path)
+        for path, item in openapi["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+    assert documented == set(api_routes(template))
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            codes = set(operation["responses"])
+            assert {"401", "403", "500"} <= codes, f"{method.upper()} {path} documents its errors"
+            assert any(c.startswith("2") for c in codes)
+
+
+def test_openapi_schemas_agree_with_the_gateway_models(template, openapi):
+    models = template["Resources"]["NotesApi"]["Properties"]["Models"]
+    schemas = openapi["components"]["schemas"]
+    for name in ("NoteInput", "PostInput"):
+        model, schema = models[name], schemas[name]
+        assert model["required"] == schema["required"], name
+        for field, spec in model["properties"].items():
+            documented = schema["properties"][field]
+            for bound in ("minLength", "maxLength", "minimum"):
+                if bound in spec:
+                    assert documented.get(bound) == spec[bound], f"{name}.{field}.{bound}"
+
+
+def test_limits_agree_with_the_code(template):
+    """The gateway's models must not be stricter or looser than the domain's own limits."""
+    domain = ROOT / "crates/notes-domain/src"
+    note = (domain / "note.rs").read_text()
+    post = (domain / "post.rs").read_text()
+    models = template["Resources"]["NotesApi"]["Properties"]["Models"]
+    limit = lambda text, type_: int(re.search(rf"impl {type_} \{{\s*pub const MAX_CHARS: usize = ([0-9_]+);", text).group(1).replace("_", ""))
+    assert models["NoteInput"]["properties"]["Note"]["maxLength"] == limit(note, "NoteText")
+    assert models["PostInput"]["properties"]["title"]["maxLength"] == limit(post, "PostTitle")
+    assert models["PostInput"]["properties"]["contents"]["maxLength"] == limit(post, "PostContents")
