@@ -4,6 +4,7 @@
 SHELL := /usr/bin/env bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
+PORT ?= 3000
 DYNAMODB_PORT ?= 8000
 DYNAMODB_DATA ?= .local/dynamodb
 INVOKE_PORT ?= 9000
@@ -15,10 +16,14 @@ EVENT ?= events/list-notes.json
 # authorizer trusts the local issuer of `make issuer` instead of a Cognito user pool).
 LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true,TOKEN_ISSUER=https://local-issuer.invalid/notes-local-pool,JWKS_URL=http://127.0.0.1:$(ISSUER_PORT)/.well-known/jwks.json,USER_POOL_CLIENT_IDS=notes-local-client
 
-.PHONY: help setup test dynamodb watch invoke build issuer token fuzz authorize
+.PHONY: help dev setup test dynamodb watch invoke build issuer token fuzz authorize
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+dev: setup ## Run the whole backend locally on 127.0.0.1:PORT (IN_MEMORY=1, API_KEY=..., CACHE_TTL=...)
+	@cargo run --quiet -p notes-devkit --bin notes-dev -- dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) --issuer-port $(ISSUER_PORT) \
+		$(if $(IN_MEMORY),--in-memory,--data-dir $(DYNAMODB_DATA)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL))
 
 setup: ## Install the development tools (.venv, node_modules, rustup components)
 	@scripts/setup.sh

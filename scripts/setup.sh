@@ -14,6 +14,7 @@ need() {
 need cargo "install Rust with rustup (https://rustup.rs)"
 need python3 "install Python 3.9 or newer"
 need npm "install Node.js 18 or newer (it brings npm)"
+need curl "the README walkthrough and its test use curl"
 if ! command -v java >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing a Java runtime for DynamoDB Local (apt)"

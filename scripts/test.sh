@@ -46,6 +46,9 @@ cfn-lint template.yaml
 sam validate --lint
 python -m pytest -q tests/deploy
 
+step "README run command and walkthrough: make dev, then every walkthrough command"
+scripts/smoke-dev.sh
+
 step "README local path: make dynamodb, make watch, make invoke"
 scripts/smoke-local-invoke.sh
 

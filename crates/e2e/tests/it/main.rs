@@ -1,4 +1,4 @@
-//! The deployed chain, end to end on loopback: a token from the local issuer goes through the
+//! End to end on loopback. Here: the deployed chain, a token from the local issuer through the
 //! `authorizer` binary, API Gateway's handover (policy check, context into
 //! `requestContext.authorizer`) and into the `createUpdate`, `list` and `delete` binaries, against
 //! DynamoDB Local.
@@ -9,6 +9,8 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+
+mod local_api;
 
 use notes_devkit::binaries::function_binary;
 use notes_devkit::gateway::{AuthorizerDecision, decide, with_authorizer_context};

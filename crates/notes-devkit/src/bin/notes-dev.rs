@@ -5,18 +5,28 @@
 //!   however it is stopped (Ctrl-C, `kill`, `kill -9`).
 //! - `notes-dev issuer` serves the local issuer's JWKS (a stand-in for a Cognito user pool).
 //! - `notes-dev token --user NAME` prints a token from the local issuer.
+//! - `notes-dev dev` runs the whole backend locally: DynamoDB Local, the issuer, every function
+//!   binary behind the local API on 127.0.0.1:3000 (`make dev`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
+use notes_devkit::binaries::function_binary;
 use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
-use notes_devkit::tables::{client_for_endpoint, ensure_table, load_table_specs, template_path};
+use notes_devkit::local_api::{ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, LocalApi, LocalApiConfig};
+use notes_devkit::tables::{
+    LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, client_for_endpoint, ensure_table,
+    load_table_specs, template_path,
+};
 use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
 
 const USAGE: &str = "\
 usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tables]
        notes-dev issuer [--port PORT] [--dir DIR]
        notes-dev token --user NAME [--access] [--groups G1,G2] [--expires-in SECONDS] [--dir DIR]
+       notes-dev dev [--port 3000] [--dynamodb-port 8000] [--issuer-port 9100]
+                     [--data-dir .local/dynamodb | --in-memory] [--api-key KEY] [--cache-ttl 300]
 
   dynamodb  Starts DynamoDB Local (on a free port unless --port is given; data kept in DIR, or
             in memory), creates the tables of template.yaml under their local names
@@ -26,7 +36,11 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
             authorizer settings that trust it. The signing key is kept in DIR
             (default .local/issuer), created on first use.
   token     Prints an ID token (or --access token) for NAME, signed with the key in DIR,
-            valid for --expires-in seconds (default 3600; negative for an expired one).";
+            valid for --expires-in seconds (default 3600; negative for an expired one).
+  dev       Runs the backend as API Gateway would serve it: DynamoDB Local (reused if one
+            already listens on the port) with the tables, the local issuer, every function
+            binary through the Lambda Runtime API, the authorizer in front (results cached
+            --cache-ttl seconds, 0 disables), API keys when --api-key is given. Ctrl-C stops all.";
 
 const DEFAULT_ISSUER_DIR: &str = ".local/issuer";
 const DEFAULT_ISSUER_PORT: u16 = 9100;
@@ -86,6 +100,10 @@ async fn main() -> ExitCode {
         },
         Some("issuer") => match parse_issuer_args(arguments) {
             Ok((port, dir)) => issuer(port, &dir).await,
+            Err(message) => usage_error(&message),
+        },
+        Some("dev") => match parse_dev_args(arguments) {
+            Ok(args) => dev(args).await,
             Err(message) => usage_error(&message),
         },
         Some("token") => match parse_token_args(arguments) {
@@ -259,6 +277,178 @@ fn token(spec: &TokenSpec, dir: &Path) -> ExitCode {
     }
 }
 
+struct DevArgs {
+    port: u16,
+    dynamodb_port: u16,
+    issuer_port: u16,
+    data_dir: Option<PathBuf>,
+    api_key: Option<String>,
+    cache_ttl: Duration,
+}
+
+fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs, String> {
+    let mut parsed = DevArgs {
+        port: 3000,
+        dynamodb_port: 8000,
+        issuer_port: DEFAULT_ISSUER_PORT,
+        data_dir: Some(PathBuf::from(".local/dynamodb")),
+        api_key: None,
+        cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
+    };
+    let port = |value: Option<String>, flag: &str| -> Result<u16, String> {
+        let value = value.ok_or(format!("{flag} expects a port number"))?;
+        value
+            .parse()
+            .map_err(|_| format!("{flag} expects a port number, got {value:?}"))
+    };
+    while let Some(argument) = arguments.next() {
+        match argument.as_str() {
+            "--port" => parsed.port = port(arguments.next(), "--port")?,
+            "--dynamodb-port" => parsed.dynamodb_port = port(arguments.next(), "--dynamodb-port")?,
+            "--issuer-port" => parsed.issuer_port = port(arguments.next(), "--issuer-port")?,
+            "--data-dir" => {
+                parsed.data_dir = Some(PathBuf::from(
+                    arguments.next().ok_or("--data-dir expects a directory")?,
+                ))
+            }
+            "--in-memory" => parsed.data_dir = None,
+            "--api-key" => {
+                let key = arguments.next().ok_or("--api-key expects a value")?;
+                parsed.api_key = (!key.is_empty()).then_some(key);
+            }
+            "--cache-ttl" => {
+                let value = arguments.next().ok_or("--cache-ttl expects seconds")?;
+                let seconds = value
+                    .parse::<u64>()
+                    .map_err(|_| format!("--cache-ttl expects seconds, got {value:?}"))?;
+                parsed.cache_ttl = Duration::from_secs(seconds);
+            }
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
+    }
+    Ok(parsed)
+}
+
+/// Everything `make dev` needs, in one process: Ctrl-C (or any exit) stops all of it.
+async fn dev(args: DevArgs) -> ExitCode {
+    // DynamoDB Local: reuse one already listening on the port (e.g. `make dynamodb`).
+    let dynamodb_endpoint = format!("http://127.0.0.1:{}", args.dynamodb_port);
+    let mut _dynamodb = None;
+    if std::net::TcpStream::connect(("127.0.0.1", args.dynamodb_port)).is_ok() {
+        eprintln!("reusing the DynamoDB Local already listening on {dynamodb_endpoint}");
+    } else {
+        let jar_dir = match find_jar_dir() {
+            Ok(jar_dir) => jar_dir,
+            Err(error) => return failure(&error),
+        };
+        let options = DynamoDbLocalOptions {
+            jar_dir,
+            port: Some(args.dynamodb_port),
+            data_dir: args.data_dir.clone(),
+        };
+        match tokio::task::spawn_blocking(move || DynamoDbLocal::start(&options)).await {
+            Ok(Ok(started)) => _dynamodb = Some(started),
+            Ok(Err(error)) => return failure(&error),
+            Err(error) => return failure(&error),
+        }
+    }
+    let client = client_for_endpoint(&dynamodb_endpoint).await;
+    let specs = match load_table_specs(&template_path()) {
+        Ok(specs) => specs,
+        Err(error) => return failure(&error),
+    };
+    let mut function_env = vec![
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
+            dynamodb_endpoint.clone(),
+        ),
+        ("AWS_REGION".to_owned(), LOCAL_REGION.to_owned()),
+        (
+            "AWS_ACCESS_KEY_ID".to_owned(),
+            LOCAL_ACCESS_KEY_ID.to_owned(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_owned(),
+            LOCAL_SECRET_ACCESS_KEY.to_owned(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+    ];
+    for (logical_id, spec) in &specs {
+        let name = local_table_name(logical_id);
+        match ensure_table(&client, spec, &name).await {
+            Ok(true) => eprintln!("created table {name}"),
+            Ok(false) => {}
+            Err(error) => return failure(&error),
+        }
+        function_env.push((spec.env_var(), name));
+    }
+
+    // The local issuer, in this process.
+    let key = match SigningKey::load_or_create(Path::new(DEFAULT_ISSUER_DIR)) {
+        Ok(key) => key,
+        Err(error) => return failure(&error),
+    };
+    let issuer = match JwksServer::start_on(args.issuer_port, jwks(&[&key])).await {
+        Ok(issuer) => issuer,
+        Err(error) => return failure(&error),
+    };
+
+    eprintln!("building the function binaries (cargo build) ...");
+    let binaries_dir = match tokio::task::spawn_blocking(|| function_binary("authorizer")).await {
+        Ok(Ok(path)) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        Ok(Err(error)) => return failure(&error),
+        Err(error) => return failure(&error),
+    };
+    let spec = match ApiSpec::from_template(&template_path()) {
+        Ok(spec) => spec,
+        Err(error) => return failure(&error),
+    };
+    let stage = spec.stage.clone();
+    let api = match LocalApi::start(LocalApiConfig {
+        port: args.port,
+        spec,
+        binaries_dir: binaries_dir.clone(),
+        function_env,
+        authorizer_env: authorizer_env(&issuer.url()),
+        api_key: args.api_key.clone(),
+        authorizer_cache_ttl: args.cache_ttl,
+        allowed_origin: None,
+    })
+    .await
+    {
+        Ok(api) => api,
+        Err(error) => return failure(&error),
+    };
+    let storage = match &args.data_dir {
+        Some(dir) => format!("data in {}", dir.display()),
+        None => "in memory".to_owned(),
+    };
+    eprintln!(
+        "\nnotes API on {url} (as API Gateway stage {stage}; request log on stdout)\n\
+         \x20 DynamoDB Local  {dynamodb_endpoint} ({storage})\n\
+         \x20 local issuer    {jwks} (key in {DEFAULT_ISSUER_DIR})\n\
+         \x20 functions       authorizer, list, createUpdate, delete, post from {bins}\n\
+         \x20 API key         {key_note}\n\
+         \x20 authorizer cache {ttl} s\n\n\
+         get a token:  make token USER=alice\n\
+         try:          curl -H \"Authorization: Bearer $(make -s token USER=alice)\" {url}/notes\n\
+         stop:         Ctrl-C\n",
+        url = api.url(),
+        jwks = issuer.url(),
+        bins = binaries_dir.display(),
+        key_note = match &args.api_key {
+            Some(_) => "required (x-api-key)".to_owned(),
+            None => "not required (--api-key KEY / API_KEY=KEY to require one)".to_owned(),
+        },
+        ttl = args.cache_ttl.as_secs(),
+    );
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        return failure(&error);
+    }
+    eprintln!("stopping");
+    ExitCode::SUCCESS
+}
+
 fn usage_error(message: &str) -> ExitCode {
     eprintln!("{message}\n{USAGE}");
     ExitCode::from(2)
@@ -283,6 +473,38 @@ mod tests {
         assert_eq!(local_table_name("NotesTable"), "notes");
         assert_eq!(local_table_name("PostsTable"), "posts");
         assert_eq!(local_table_name("IdempotencyTable"), "idempotency");
+    }
+
+    #[test]
+    fn dev_arguments() {
+        let args = |list: &[&str]| parse_dev_args(list.iter().map(|s| (*s).to_owned()));
+        let defaults = args(&[]).unwrap();
+        assert_eq!(
+            (defaults.port, defaults.dynamodb_port, defaults.issuer_port),
+            (3000, 8000, 9100)
+        );
+        assert_eq!(defaults.data_dir, Some(PathBuf::from(".local/dynamodb")));
+        assert!(defaults.api_key.is_none());
+        let custom = args(&[
+            "--port",
+            "3001",
+            "--in-memory",
+            "--api-key",
+            "k",
+            "--cache-ttl",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(custom.port, 3001);
+        assert!(custom.data_dir.is_none());
+        assert_eq!(custom.api_key.as_deref(), Some("k"));
+        assert_eq!(custom.cache_ttl, Duration::ZERO);
+        assert!(
+            args(&["--api-key", ""]).unwrap().api_key.is_none(),
+            "an empty key means none"
+        );
+        assert!(args(&["--port", "x"]).is_err());
+        assert!(args(&["--cache-ttl", "-1"]).is_err());
     }
 
     #[test]

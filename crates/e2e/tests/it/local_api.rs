@@ -1,0 +1,560 @@
+//! The local API over real HTTP: every route and every authorizer outcome, API keys, the
+//! authorizer cache, CORS, API Gateway's own errors, two users' isolation, and the README's
+//! walkthrough executed as written.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use notes_devkit::binaries::function_binary;
+use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
+use notes_devkit::local_api::{ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, LocalApi, LocalApiConfig};
+use notes_devkit::tables::template_path;
+use notes_devkit::testing::fresh_tables;
+use serde_json::{Value, json};
+
+const ORIGIN: &str = "http://localhost:3000";
+
+struct Api {
+    api: LocalApi,
+    key: SigningKey,
+    _jwks: JwksServer,
+}
+
+struct Options {
+    api_key: Option<&'static str>,
+    cache_ttl: Duration,
+    authorizer_extra: Vec<(String, String)>,
+    key: Option<SigningKey>,
+    port: u16,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
+            authorizer_extra: Vec::new(),
+            key: None,
+            port: 0,
+        }
+    }
+}
+
+async fn start(options: Options) -> Api {
+    let key = match options.key {
+        Some(key) => key,
+        None => SigningKey::generate().unwrap(),
+    };
+    let jwks_server = JwksServer::start(jwks(&[&key])).await.unwrap();
+    let tables = fresh_tables().await.unwrap();
+    let binaries_dir = function_binary("list")
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let mut authorizer = authorizer_env(&jwks_server.url());
+    authorizer.extend(options.authorizer_extra);
+    let api = LocalApi::start(LocalApiConfig {
+        port: options.port,
+        spec: ApiSpec::from_template(&template_path()).unwrap(),
+        binaries_dir,
+        function_env: tables.function_env(),
+        authorizer_env: authorizer,
+        api_key: options.api_key.map(str::to_owned),
+        authorizer_cache_ttl: options.cache_ttl,
+        allowed_origin: None,
+    })
+    .await
+    .unwrap();
+    Api {
+        api,
+        key,
+        _jwks: jwks_server,
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+impl Api {
+    fn token(&self, user: &str) -> String {
+        format!("Bearer {}", TokenSpec::new(user).mint(&self.key).unwrap())
+    }
+
+    /// One HTTP request with a real client (blocking ureq, off the async runtime).
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let url = format!("{}{path}", self.api.url());
+        let method = method.to_owned();
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let body = body.map(str::to_owned);
+        tokio::task::spawn_blocking(move || {
+            let agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .allow_non_standard_methods(true)
+                .build()
+                .new_agent();
+            let mut request = ureq::http::Request::builder()
+                .method(method.as_str())
+                .uri(&url);
+            for (name, value) in &headers {
+                request = request.header(name, value);
+            }
+            let mut response = match body {
+                Some(body) => agent.run(request.body(body).unwrap()),
+                None => agent.run(request.body(()).unwrap()),
+            }
+            .unwrap();
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        v.to_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            let text = response.body_mut().read_to_string().unwrap_or_default();
+            let body = if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            };
+            Reply {
+                status,
+                headers,
+                body,
+            }
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn as_user(&self, user: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let token = self.token(user);
+        let body = body.map(|b| b.to_string());
+        self.call(
+            method,
+            path,
+            &[
+                ("Authorization", &token),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_deref(),
+        )
+        .await
+    }
+}
+
+fn note_ids(reply: &Reply) -> Vec<String> {
+    reply.body["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["NoteId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_through_http() {
+    let api = start(Options::default()).await;
+
+    let created = api
+        .as_user("alice", "POST", "/notes", Some(json!({"Note": "Buy milk"})))
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.body["NoteId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/Prod/notes/{id}").as_str())
+    );
+    assert_eq!(created.header("etag"), Some("\"1\""));
+    assert_eq!(created.header("content-type"), Some("application/json"));
+
+    let listed = api.as_user("alice", "GET", "/notes?limit=10", None).await;
+    assert_eq!((listed.status, note_ids(&listed)), (200, vec![id.clone()]));
+    let found = api
+        .as_user("alice", "GET", "/notes/search?text=MILK", None)
+        .await;
+    assert_eq!(note_ids(&found), [id.as_str()]);
+    let read = api
+        .as_user("alice", "GET", &format!("/notes/{id}"), None)
+        .await;
+    assert_eq!(
+        (read.status, read.body["Note"].as_str()),
+        (200, Some("Buy milk"))
+    );
+
+    let token = api.token("alice");
+    let update = json!({"NoteId": id, "Note": "Buy oat milk"}).to_string();
+    let headers = [
+        ("Authorization", token.as_str()),
+        ("Content-Type", "application/json"),
+        ("If-Match", "\"1\""),
+    ];
+    assert_eq!(
+        api.call("POST", "/notes", &headers, Some(&update))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        api.call("POST", "/notes", &headers, Some(&update))
+            .await
+            .status,
+        409,
+        "stale If-Match"
+    );
+
+    assert_eq!(
+        api.as_user("alice", "DELETE", &format!("/notes/{id}"), None)
+            .await
+            .status,
+        204
+    );
+    let again = api
+        .as_user("alice", "DELETE", &format!("/notes/{id}"), None)
+        .await;
+    assert_eq!(
+        (again.status, again.body["message"].is_string()),
+        (404, true)
+    );
+
+    let post = api
+        .as_user(
+            "alice",
+            "POST",
+            "/post",
+            Some(json!({"title": "Hello", "contents": "First"})),
+        )
+        .await;
+    assert_eq!(
+        (
+            post.status,
+            post.body["id"].as_u64(),
+            post.body["author"].as_str()
+        ),
+        (201, Some(1), Some("alice"))
+    );
+    let posts = api.as_user("bob", "GET", "/post", None).await;
+    assert_eq!(posts.body["posts"][0]["title"], "Hello");
+
+    // The functions' own 4xx come through unchanged.
+    let bad = api
+        .call(
+            "POST",
+            "/notes",
+            &[("Authorization", &token), ("Content-Type", "text/plain")],
+            Some("hi"),
+        )
+        .await;
+    assert_eq!(bad.status, 415);
+    let invalid = api
+        .call(
+            "POST",
+            "/notes",
+            &[("Authorization", &token)],
+            Some("{\"Note\": 5}"),
+        )
+        .await;
+    assert_eq!(invalid.status, 400);
+    assert!(
+        invalid.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Note:")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorizer_outcomes_and_gateway_errors() {
+    let api = start(Options {
+        authorizer_extra: vec![("REQUIRED_GROUP".into(), "writers".into())],
+        ..Options::default()
+    })
+    .await;
+    let writer = format!(
+        "Bearer {}",
+        TokenSpec {
+            groups: vec!["writers".into()],
+            ..TokenSpec::new("alice")
+        }
+        .mint(&api.key)
+        .unwrap()
+    );
+    let outsider = api.token("bob");
+    let expired = format!(
+        "Bearer {}",
+        TokenSpec {
+            expires_in: -600,
+            ..TokenSpec::new("alice")
+        }
+        .mint(&api.key)
+        .unwrap()
+    );
+
+    type Headers<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(&str, &str, Headers, u16, &str)> = vec![
+        ("GET", "/notes", vec![], 401, "Unauthorized"),
+        (
+            "GET",
+            "/notes",
+            vec![("Authorization", "Bearer garbage")],
+            401,
+            "Unauthorized",
+        ),
+        (
+            "GET",
+            "/notes",
+            vec![("Authorization", expired.as_str())],
+            401,
+            "Unauthorized",
+        ),
+        (
+            "GET",
+            "/notes",
+            vec![("Authorization", outsider.as_str())],
+            403,
+            "User is not authorized to access this resource with an explicit deny",
+        ),
+        (
+            "GET",
+            "/nowhere",
+            vec![("Authorization", writer.as_str())],
+            403,
+            "Missing Authentication Token",
+        ),
+        (
+            "PUT",
+            "/notes",
+            vec![("Authorization", writer.as_str())],
+            403,
+            "Missing Authentication Token",
+        ),
+    ];
+    for (method, path, headers, status, message) in cases {
+        let reply = api.call(method, path, &headers, None).await;
+        assert_eq!(
+            reply.status, status,
+            "{method} {path} {headers:?}: {reply:?}"
+        );
+        assert_eq!(reply.body["message"], message, "{method} {path}");
+        assert_eq!(
+            reply.header("access-control-allow-origin"),
+            Some(ORIGIN),
+            "CORS on gateway errors"
+        );
+    }
+    let ok = api
+        .call("GET", "/notes", &[("Authorization", &writer)], None)
+        .await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some(ORIGIN),
+        "CORS on success"
+    );
+
+    let preflight = api
+        .call(
+            "OPTIONS",
+            "/notes/abc",
+            &[
+                ("Origin", ORIGIN),
+                ("Access-Control-Request-Method", "DELETE"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(preflight.status, 200);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some(ORIGIN)
+    );
+    assert!(
+        preflight
+            .header("access-control-allow-methods")
+            .unwrap()
+            .contains("DELETE")
+    );
+    assert!(
+        preflight
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("Authorization")
+    );
+
+    let huge = "x".repeat(10 * 1024 * 1024 + 1);
+    let too_long = api
+        .call("POST", "/notes", &[("Authorization", &writer)], Some(&huge))
+        .await;
+    assert_eq!(too_long.status, 413);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_keys_and_the_authorizer_cache() {
+    let api = start(Options {
+        api_key: Some("local-key"),
+        ..Options::default()
+    })
+    .await;
+    let token = api.token("alice");
+    let missing = api
+        .call("GET", "/notes", &[("Authorization", &token)], None)
+        .await;
+    assert_eq!(
+        (missing.status, missing.body["message"].as_str()),
+        (403, Some("Forbidden"))
+    );
+    let wrong = api
+        .call(
+            "GET",
+            "/notes",
+            &[("Authorization", &token), ("x-api-key", "nope")],
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, 403);
+    let before = api.api.authorizer_invocations();
+    for _ in 0..3 {
+        let ok = api
+            .call(
+                "GET",
+                "/notes",
+                &[("Authorization", &token), ("x-api-key", "local-key")],
+                None,
+            )
+            .await;
+        assert_eq!(ok.status, 200);
+    }
+    assert_eq!(
+        api.api.authorizer_invocations(),
+        before,
+        "one token, one authorizer call while cached"
+    );
+
+    let uncached = start(Options {
+        cache_ttl: Duration::ZERO,
+        ..Options::default()
+    })
+    .await;
+    let token = uncached.token("alice");
+    for _ in 0..3 {
+        assert_eq!(
+            uncached
+                .call("GET", "/notes", &[("Authorization", &token)], None)
+                .await
+                .status,
+            200
+        );
+    }
+    assert_eq!(
+        uncached.api.authorizer_invocations(),
+        3,
+        "TTL 0 disables the cache"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_users_never_see_each_other() {
+    let api = start(Options::default()).await;
+    let created = api
+        .as_user(
+            "alice",
+            "POST",
+            "/notes",
+            Some(json!({"NoteId": "shared-name", "Note": "alice's secret"})),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    for i in 0..3 {
+        api.as_user(
+            "alice",
+            "POST",
+            "/notes",
+            Some(json!({"Note": format!("more {i}")})),
+        )
+        .await;
+    }
+    assert!(note_ids(&api.as_user("bob", "GET", "/notes", None).await).is_empty());
+    assert!(
+        note_ids(
+            &api.as_user("bob", "GET", "/notes/search?text=secret", None)
+                .await
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        api.as_user("bob", "GET", "/notes/shared-name", None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        api.as_user("bob", "DELETE", "/notes/shared-name", None)
+            .await
+            .status,
+        404
+    );
+    // Bob writing "the same" id writes his own note.
+    let bobs = api
+        .as_user(
+            "bob",
+            "POST",
+            "/notes",
+            Some(json!({"NoteId": "shared-name", "Note": "bob's"})),
+        )
+        .await;
+    assert_eq!(bobs.status, 201);
+    let alices = api
+        .as_user("alice", "GET", "/notes/shared-name", None)
+        .await;
+    assert_eq!(alices.body["Note"], "alice's secret");
+    // Alice's cursor is useless to bob.
+    let page = api.as_user("alice", "GET", "/notes?limit=1", None).await;
+    let cursor = page.body["next"].as_str().unwrap();
+    let stolen = api
+        .as_user("bob", "GET", &format!("/notes?next={cursor}"), None)
+        .await;
+    assert_eq!(stolen.status, 400);
+    // A UserId in the body is refused, not used.
+    let smuggled = api
+        .as_user(
+            "bob",
+            "POST",
+            "/notes",
+            Some(json!({"Note": "x", "UserId": "alice"})),
+        )
+        .await;
+    assert_eq!(smuggled.status, 400);
+    assert_eq!(
+        note_ids(&api.as_user("alice", "GET", "/notes?limit=100", None).await).len(),
+        4
+    );
+
+    let logs = api.api.logs().into_values().collect::<String>();
+    assert!(
+        !logs.contains("alice's secret"),
+        "note text in the function logs"
+    );
+}
