@@ -167,12 +167,7 @@ impl Api {
 }
 
 fn note_ids(reply: &Reply) -> Vec<String> {
-    reply.body["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["NoteId"].as_str().unwrap().to_owned())
-        .collect()
+    crate::note_ids(&reply.body)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -101,8 +101,9 @@ impl Stack {
     }
 }
 
-fn ids(response: &ProxyResponse) -> Vec<String> {
-    response.body["notes"]
+/// The `NoteId`s of a page of notes, in order.
+fn note_ids(body: &Value) -> Vec<String> {
+    body["notes"]
         .as_array()
         .unwrap()
         .iter()
@@ -133,9 +134,12 @@ async fn a_token_decides_whose_partition_a_request_reads_and_writes() {
     assert_eq!(bobs.status, 201);
 
     assert_eq!(
-        ids(&stack
-            .request(&stack.list, "list-notes.json", &alice, |_| {})
-            .await),
+        note_ids(
+            &stack
+                .request(&stack.list, "list-notes.json", &alice, |_| {})
+                .await
+                .body
+        ),
         [alices_note.as_str()]
     );
     let bobs_list = stack
@@ -143,7 +147,7 @@ async fn a_token_decides_whose_partition_a_request_reads_and_writes() {
         .await;
     assert_eq!(bobs_list.body["notes"].as_array().unwrap().len(), 1);
     assert_ne!(
-        ids(&bobs_list),
+        note_ids(&bobs_list.body),
         [alices_note.as_str()],
         "bob never sees alice's note"
     );
@@ -181,7 +185,7 @@ async fn a_token_decides_whose_partition_a_request_reads_and_writes() {
             |_| {},
         )
         .await;
-    assert_eq!(ids(&smuggled), [alices_note.as_str()]);
+    assert_eq!(note_ids(&smuggled.body), [alices_note.as_str()]);
 
     // No token, a bad token, an expired token: 401 and the functions are never invoked.
     let expired = format!(
@@ -208,9 +212,12 @@ async fn a_token_decides_whose_partition_a_request_reads_and_writes() {
         204
     );
     assert!(
-        ids(&stack
-            .request(&stack.list, "list-notes.json", &alice, |_| {})
-            .await)
+        note_ids(
+            &stack
+                .request(&stack.list, "list-notes.json", &alice, |_| {})
+                .await
+                .body
+        )
         .is_empty()
     );
 }
