@@ -16,7 +16,7 @@ EVENT ?= events/list-notes.json
 # authorizer trusts the local issuer of `make issuer` instead of a Cognito user pool).
 LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true,TOKEN_ISSUER=https://local-issuer.invalid/notes-local-pool,JWKS_URL=http://127.0.0.1:$(ISSUER_PORT)/.well-known/jwks.json,USER_POOL_CLIENT_IDS=notes-local-client
 
-.PHONY: help dev setup test dynamodb watch invoke build issuer token fuzz authorize
+.PHONY: help dev setup test dynamodb watch invoke build issuer token fuzz authorize drills
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -48,6 +48,9 @@ issuer: ## Serve the local issuer's JWKS (a Cognito stand-in) on ISSUER_PORT; ke
 
 token: ## Print a token from the local issuer: make token USER=alice [GROUPS=a,b] [ACCESS=1]
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- token --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
+
+drills: ## Run the reliability drills and write their figures to docs/reliability.md
+	@scripts/drills-report.sh
 
 fuzz: ## Fuzz every cargo-fuzz target for FUZZ_SECONDS (default 60) each
 	@scripts/fuzz.sh

@@ -24,6 +24,7 @@ seed() { # seed <target> <files...>
   cp "$@" "$corpus/"
 }
 seed authorizer_event events/authorizer*.json fuzz/seeds/authorizer-*.json
+seed http_event $(ls events/*.json | grep -v authorizer)
 
 for target in $(cargo +nightly fuzz list --fuzz-dir fuzz); do
   echo "==> fuzzing $target for ${seconds}s" >&2

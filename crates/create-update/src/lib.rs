@@ -12,7 +12,7 @@ use notes_http::{
     ApiError, Body, NoteView, Request, Response, caller, if_match_version, json_body,
     json_response, location_of, required_env, set_etag,
 };
-use serde::de::{self, IgnoredAny, Visitor};
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// What the function reads from its environment at init.
@@ -40,8 +40,8 @@ struct NoteRequest {
     note_id: Option<String>,
     #[serde(rename = "Version")]
     version: Option<u64>,
-    #[serde(rename = "UserId")]
-    user_id: Option<IgnoredAny>,
+    #[serde(rename = "UserId", default, deserialize_with = "notes_http::present")]
+    user_id: bool,
 }
 
 /// `NoteId` as a string, or as a non-negative integer (the labs' clients number their notes).
@@ -81,7 +81,7 @@ pub async fn handle<S: NoteWriter>(
         return Err(ApiError::MethodNotAllowed { allow: "POST" });
     }
     let body: NoteRequest = json_body(&request)?;
-    if body.user_id.is_some() {
+    if body.user_id {
         return Err(ApiError::BadRequest(
             "UserId must not be sent: notes always belong to the signed-in caller".into(),
         ));

@@ -2,6 +2,7 @@
 
 use lambda_http::http::header;
 use lambda_http::{Body, Request};
+use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
@@ -27,10 +28,17 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    // serde would also read a struct from a JSON array (one element per field), and skips
+    // unknown fields without serde_json's nesting limit: both are refused up front.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::BadRequest(
             "a JSON object is required as the request body".into(),
         ));
+    }
+    if nesting_depth(bytes) > MAX_NESTING {
+        return Err(ApiError::BadRequest(format!(
+            "request body is nested more than {MAX_NESTING} levels deep"
+        )));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(describe)?;
@@ -38,6 +46,41 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
         .end()
         .map_err(|err| ApiError::BadRequest(format!("request body is not valid JSON: {err}")))?;
     Ok(value)
+}
+
+/// For a field that must not be sent at all: `true` whenever the key is present, whatever its
+/// value (`null` included). Use with `#[serde(default, deserialize_with = "...")]` on a `bool`.
+pub fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+/// Deeper than any body of this API needs (ours are flat objects).
+const MAX_NESTING: usize = 32;
+
+/// The deepest nesting of objects and arrays, ignoring brackets inside strings.
+fn nesting_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {

@@ -15,7 +15,7 @@ mod views;
 #[cfg(feature = "testing")]
 pub mod fixtures;
 
-pub use body::{MAX_BODY_BYTES, json_body};
+pub use body::{MAX_BODY_BYTES, json_body, present};
 pub use config::{ConfigError, optional_env, required_env};
 pub use cursor::{decode_note_cursor, decode_post_cursor, encode_note_cursor, encode_post_cursor};
 pub use error::ApiError;
@@ -24,7 +24,7 @@ pub use request::{
     if_match_version, location_of, page_size, path_parameter, request_path, single_query,
 };
 pub use response::{empty_response, json_response, set_etag};
-pub use runtime::{HttpConfig, init_tracing, run};
+pub use runtime::{HttpConfig, init_tracing, request_from_event, run};
 pub use views::{NoteView, PostView};
 
 /// Re-exported so function crates name one HTTP toolkit.

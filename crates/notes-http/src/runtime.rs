@@ -73,6 +73,10 @@ where
         let adapter = adapter.clone();
         async move {
             let LambdaEvent { payload, context } = event;
+            if request_from_event(payload.get()).is_none() {
+                tracing::warn!("event is not an API Gateway proxy request");
+                return Ok(bad_event());
+            }
             match serde_json::from_str::<LambdaRequest>(payload.get()) {
                 Ok(request) => {
                     let response = match adapter.oneshot(LambdaEvent::new(request, context)).await {
@@ -81,10 +85,7 @@ where
                     };
                     Ok::<_, lambda_runtime::Error>(serde_json::to_value(response)?)
                 }
-                Err(_) => {
-                    tracing::warn!("event is not an API Gateway proxy request");
-                    Ok(not_an_http_event())
-                }
+                Err(_) => Ok(bad_event()),
             }
         }
     }))
@@ -104,14 +105,55 @@ fn finish(mut response: Response<Body>, config: &HttpConfig) -> Response<Body> {
     response
 }
 
+/// The HTTP request an API Gateway event stands for; `None` when it is not a proxy event or
+/// cannot be turned into a request.
+///
+/// lambda_http 1.3 converts with `Url::parse(..).unwrap()` on the path and the Host header
+/// (request.rs, `build_request_uri`): an event whose Host is not a valid host name (found by
+/// fuzzing: `ex%cute-api...`) panics there, which the runtime would report as a function error
+/// and API Gateway as a bare 502. The conversion is tried here, on a copy of the event, so such
+/// an event gets a 400 like any other malformed request. (Parsing twice costs microseconds;
+/// events are a few KiB.)
+pub fn request_from_event(event: &str) -> Option<Request> {
+    let decoded = serde_json::from_str::<LambdaRequest>(event).ok()?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || Request::from(decoded))).ok()
+}
+
 /// A REST-proxy-shaped 400, the only shape we can answer in when the event is unreadable.
-fn not_an_http_event() -> serde_json::Value {
+fn bad_event() -> serde_json::Value {
     serde_json::json!({
         "statusCode": StatusCode::BAD_REQUEST.as_u16(),
         "headers": { "Content-Type": "application/json" },
         "body": serde_json::json!({
-            "message": "the event is not an API Gateway proxy request"
+            "message": "the event is not a valid API Gateway proxy request"
         }).to_string(),
         "isBase64Encoded": false
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_lambda_http_cannot_convert_are_detected() {
+        let event = |host: &str, path: &str| {
+            serde_json::json!({
+                "resource": "/notes", "path": path, "httpMethod": "GET",
+                "headers": { "Host": host }, "multiValueHeaders": { "Host": [host] },
+                "requestContext": { "httpMethod": "GET", "stage": "Prod" },
+                "body": null, "isBase64Encoded": false
+            })
+            .to_string()
+        };
+        assert!(
+            request_from_event(&event("abc.execute-api.us-east-1.amazonaws.com", "/notes"))
+                .is_some()
+        );
+        assert!(
+            request_from_event(&event("ex%cute-api.us-east-1.amazonaws.com", "/notes")).is_none(),
+            "invalid Host"
+        );
+        assert!(request_from_event("{\"not\": \"an event\"}").is_none());
+    }
 }

@@ -9,7 +9,6 @@ use notes_http::{
     json_body, json_response, page_size, required_env, single_query,
 };
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 /// What the function reads from its environment at init.
 #[derive(Debug, Clone)]
@@ -29,10 +28,11 @@ impl Config {
 struct PostRequest {
     title: Option<String>,
     contents: Option<String>,
-    /// The author is the caller; a body that tries to choose it is refused.
-    author: Option<IgnoredAny>,
-    #[serde(rename = "UserId")]
-    user_id: Option<IgnoredAny>,
+    /// The author is the caller; a body that tries to choose it is refused, even as `null`.
+    #[serde(default, deserialize_with = "notes_http::present")]
+    author: bool,
+    #[serde(rename = "UserId", default, deserialize_with = "notes_http::present")]
+    user_id: bool,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -51,7 +51,7 @@ pub async fn handle<S: PostWriter + PostReader>(
     match *request.method() {
         Method::POST => {
             let body: PostRequest = json_body(&request)?;
-            if body.author.is_some() || body.user_id.is_some() {
+            if body.author || body.user_id {
                 return Err(ApiError::BadRequest(
                     "author must not be sent: posts are signed by the signed-in caller".into(),
                 ));

@@ -10,6 +10,8 @@
     clippy::indexing_slicing
 )]
 
+mod drills;
+mod hostile;
 mod local_api;
 
 use notes_devkit::binaries::function_binary;

@@ -166,6 +166,14 @@ async fn search_get_and_rejections() {
             "{fixture}: JSON error body"
         );
     }
+    // A Host header lambda_http cannot parse (it would panic converting the event): a 400.
+    let mut bad_host = fixture_json("list-notes.json").unwrap();
+    bad_host["headers"]["Host"] = "ex%cute-api.us-east-1.amazonaws.com".into();
+    bad_host["multiValueHeaders"]["Host"] =
+        serde_json::json!(["ex%cute-api.us-east-1.amazonaws.com"]);
+    let response = call(&sandbox, &bad_host).await;
+    assert_eq!(response.status, 400, "{:?}", response.body);
+
     // Bob's note 4 is not alice's to read.
     let mut event = fixture_json("get-note.json").unwrap();
     event["pathParameters"]["id"] = "4".into();
