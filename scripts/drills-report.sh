@@ -18,6 +18,6 @@ grep -q "test result: ok" "$out" || { cat "$out" >&2; exit 1; }
   echo
   echo "| Drill | Size and result |"
   echo "|---|---|"
-  grep -E '^(drill [a-z -]+|attack matrix):' "$out" | sed -E 's/^(drill )?([^:]+): (.*)$/| \2 | \3 |/'
+  grep -oE '(drill [a-z -]+|attack matrix): .*' "$out" | sed -E 's/^(drill )?([^:]+): (.*)$/| \2 | \3 |/'
 } > docs/reliability.md
 cat docs/reliability.md
