@@ -194,34 +194,33 @@ impl TokenSpec {
     pub fn claims(&self) -> Value {
         let now = unix_now();
         let sub = user_sub(&self.username);
-        let mut claims = match self.kind {
+        // The claims both kinds of Cognito token carry, then what differs.
+        let mut claims = json!({
+            "sub": sub,
+            "auth_time": now,
+            "iss": self.issuer,
+            "exp": now + self.expires_in,
+            "iat": now,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "origin_jti": uuid::Uuid::new_v4().to_string(),
+        });
+        let specific = match self.kind {
             TokenKind::Id => json!({
-                "sub": sub,
                 "cognito:username": self.username,
                 "aud": self.client_id,
                 "email_verified": true,
                 "token_use": "id",
-                "auth_time": now,
-                "iss": self.issuer,
-                "exp": now + self.expires_in,
-                "iat": now,
-                "jti": uuid::Uuid::new_v4().to_string(),
-                "origin_jti": uuid::Uuid::new_v4().to_string(),
             }),
             TokenKind::Access => json!({
-                "sub": sub,
                 "client_id": self.client_id,
                 "username": self.username,
                 "token_use": "access",
                 "scope": "aws.cognito.signin.user.admin",
-                "auth_time": now,
-                "iss": self.issuer,
-                "exp": now + self.expires_in,
-                "iat": now,
-                "jti": uuid::Uuid::new_v4().to_string(),
-                "origin_jti": uuid::Uuid::new_v4().to_string(),
             }),
         };
+        if let (Some(map), Value::Object(specific)) = (claims.as_object_mut(), specific) {
+            map.extend(specific);
+        }
         if let (TokenKind::Id, Some(email), Some(map)) =
             (self.kind, &self.email, claims.as_object_mut())
         {
