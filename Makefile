@@ -14,7 +14,7 @@ EVENT ?= events/list-notes.json
 
 # What the functions read at init when run locally (the template sets the same in AWS; the
 # authorizer trusts the local issuer of `make issuer` instead of a Cognito user pool).
-LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true,TOKEN_ISSUER=https://local-issuer.invalid/notes-local-pool,JWKS_URL=http://127.0.0.1:$(ISSUER_PORT)/.well-known/jwks.json,USER_POOL_CLIENT_IDS=notes-local-client
+LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,IDEMPOTENCY_TABLE=idempotency,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true,TOKEN_ISSUER=https://local-issuer.invalid/notes-local-pool,JWKS_URL=http://127.0.0.1:$(ISSUER_PORT)/.well-known/jwks.json,USER_POOL_CLIENT_IDS=notes-local-client
 
 .PHONY: help dev setup test dynamodb watch invoke build issuer token fuzz authorize drills
 

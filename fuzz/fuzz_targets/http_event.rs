@@ -31,14 +31,18 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let store = UntouchableStore::default();
+    let idempotency = notes_http::Idempotency::new(
+        UntouchableStore::default(),
+        notes_http::DEFAULT_WINDOW,
+    );
     let (parts, body) = request.into_parts();
     let rebuild = || lambda_http::Request::from_parts(parts.clone(), body.clone());
     runtime.block_on(async {
         let responses = [
             list::handle(&store, rebuild()).await,
-            create_update::handle(&store, rebuild()).await,
+            create_update::handle(&store, &idempotency, rebuild()).await,
             delete::handle(&store, rebuild()).await,
-            post::handle(&store, rebuild()).await,
+            post::handle(&store, &idempotency, rebuild()).await,
         ];
         for response in responses {
             let status = match response {
@@ -46,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
                 Err(error) => error.status(),
             };
             assert!(
-                status.is_client_error() || store.calls() > 0,
+                status.is_client_error() || store.calls() + idempotency.store().calls() > 0,
                 "status {status} without reaching the store"
             );
         }

@@ -5,21 +5,21 @@ import re
 
 from conftest import ROOT, api_routes, cargo_binaries, env_vars_read, functions, sam_transform
 
-# The DynamoDB actions each function's code performs (see crates/notes-dynamodb): its policy
-# must grant exactly these, on its own table only.
+# The DynamoDB actions each function's code performs (see crates/notes-dynamodb), per table: its
+# policy must grant exactly these, on these tables only.
+IDEMPOTENCY_ACTIONS = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 EXPECTED_ACTIONS = {
-    "AuthorizerFunction": set(),
-    "ListFunction": {"dynamodb:Query", "dynamodb:GetItem"},
-    "CreateUpdateFunction": {"dynamodb:UpdateItem"},
-    "DeleteFunction": {"dynamodb:DeleteItem"},
-    "PostFunction": {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"},
+    "AuthorizerFunction": {},
+    "ListFunction": {"NotesTable": {"dynamodb:Query", "dynamodb:GetItem"}},
+    "CreateUpdateFunction": {"NotesTable": {"dynamodb:UpdateItem"}, "IdempotencyTable": IDEMPOTENCY_ACTIONS},
+    "DeleteFunction": {"NotesTable": {"dynamodb:DeleteItem"}},
+    "PostFunction": {
+        "PostsTable": {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"},
+        "IdempotencyTable": IDEMPOTENCY_ACTIONS,
+    },
 }
-OWN_TABLE = {
-    "ListFunction": "NotesTable",
-    "CreateUpdateFunction": "NotesTable",
-    "DeleteFunction": "NotesTable",
-    "PostFunction": "PostsTable",
-}
+# Tables whose loss would lose what users wrote.
+USER_DATA_TABLES = {"NotesTable", "PostsTable"}
 # Managed policies SAM attaches by itself: logs and X-Ray writes, nothing else.
 ALLOWED_MANAGED = ("AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
 # Variables Lambda provides; the template must not set them.
@@ -82,29 +82,33 @@ def _role_of(transformed, function):
     return transformed["Resources"][role["Fn::GetAtt"][0]]["Properties"]
 
 
-def test_each_function_may_only_do_what_it_does_on_its_own_table(transformed):
+def _table_of(resource):
+    """The logical id of the table a policy resource names (`!GetAtt T.Arn`, `!Sub "${T.Arn}/index/.."`)."""
+    text = str(resource)
+    found = [table for table in ("NotesTable", "PostsTable", "IdempotencyTable") if table in text]
+    assert len(found) == 1, f"{text} names no single table of ours"
+    return found[0]
+
+
+def test_each_function_may_only_do_what_it_does_on_its_own_tables(transformed):
     for function, expected in EXPECTED_ACTIONS.items():
         role = _role_of(transformed, function)
         for arn in role.get("ManagedPolicyArns", []):
             text = str(arn)
             assert any(allowed in text for allowed in ALLOWED_MANAGED), f"{function}: managed policy {text}"
             assert "FullAccess" not in text
-        actions, resources = set(), []
+        granted = {}
         for policy in role.get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
                 assert statement["Effect"] == "Allow"
-                statement_actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                for action in statement_actions:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                for action in actions:
                     assert "*" not in action, f"{function}: wildcard action {action}"
-                actions |= set(statement_actions)
-                resources += statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        assert actions == expected, f"{function}: {sorted(actions)} != {sorted(expected)}"
-        for resource in resources:
-            text = str(resource)
-            assert text != "*", f"{function}: Resource *"
-            assert OWN_TABLE[function] in text, f"{function}: {text} is not its table"
-            other = {"NotesTable", "PostsTable"} - {OWN_TABLE[function]}
-            assert not any(o in text for o in other), f"{function}: touches another table: {text}"
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                for resource in resources:
+                    assert str(resource) != "*", f"{function}: Resource *"
+                    granted.setdefault(_table_of(resource), set()).update(actions)
+        assert granted == expected, f"{function}: {granted} != {expected}"
 
 
 def test_environment_matches_what_each_binary_reads(template):
@@ -139,15 +143,27 @@ def test_functions_are_built_and_run_as_designed(template):
 
 
 def test_tables_keep_user_data(template):
+    tables = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
+    assert tables == USER_DATA_TABLES | {"IdempotencyTable"}
     for name, resource in template["Resources"].items():
-        if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::Cognito::UserPool"):
+        if name in USER_DATA_TABLES or resource["Type"] == "AWS::Cognito::UserPool":
             assert resource.get("DeletionPolicy") == "Retain", name
             assert resource.get("UpdateReplacePolicy") == "Retain", name
         if resource["Type"] == "AWS::DynamoDB::Table":
             props = resource["Properties"]
             assert props["BillingMode"] == "PAY_PER_REQUEST", name
-            assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
             assert props["SSESpecification"]["SSEEnabled"] is True, name
+        if name in USER_DATA_TABLES:
+            assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+
+
+def test_idempotency_records_expire_by_ttl(template):
+    props = template["Resources"]["IdempotencyTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    # The attribute crates/notes-dynamodb writes as epoch seconds (Powertools' name).
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    source = (ROOT / "crates/notes-dynamodb/src/idempotency.rs").read_text()
+    assert 'const EXPIRATION: &str = "expiration";' in source
 
 
 def test_cognito_supports_the_tutorial_cli_flow(template):

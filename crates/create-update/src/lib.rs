@@ -1,32 +1,53 @@
 //! The `createUpdate` function: `POST /notes`. Without `NoteId` it creates a note under a new,
 //! time-ordered id; with `NoteId` it creates or replaces the caller's note of that id, as the
-//! labs' clients expect. A version (`If-Match` or `"Version"`) makes the write conditional.
+//! labs' clients expect. A version (`If-Match` or `"Version"`) makes the write conditional. An
+//! `Idempotency-Key` makes a retried create return the first attempt's note instead of a second.
 
 use std::fmt;
+use std::time::Duration;
 
 use notes_domain::{
-    Expectation, NoteId, NoteText, NoteWrite, NoteWriter, StoreError, Timestamp, Version,
+    Expectation, IdempotencyStore, NoteId, NoteText, NoteWrite, NoteWriter, StoreError, Timestamp,
+    UserId, Version,
 };
 use notes_http::http::{HeaderValue, Method, StatusCode, header};
 use notes_http::{
-    ApiError, Body, NoteView, Request, Response, caller, if_match_version, json_body,
-    json_response, location_of, required_env, set_etag,
+    ApiError, Body, Idempotency, NoteView, Request, Response, caller, idempotency_window_from_env,
+    if_match_version, json_body, json_response, location_of, required_env, set_etag,
 };
 use serde::de::{self, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Names this function's idempotency records (`createUpdate#...`).
+pub const IDEMPOTENCY_SCOPE: &str = "createUpdate";
 
 /// What the function reads from its environment at init.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub notes_table: String,
+    pub idempotency_table: String,
+    pub idempotency_window: Duration,
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, notes_http::ConfigError> {
         Ok(Self {
             notes_table: required_env("NOTES_TABLE", "the name of the DynamoDB notes table")?,
+            idempotency_table: required_env(
+                "IDEMPOTENCY_TABLE",
+                "the name of the DynamoDB table of Idempotency-Key records",
+            )?,
+            idempotency_window: idempotency_window_from_env()?,
         })
     }
+}
+
+/// What a retry with the same `Idempotency-Key` must ask for again: the validated request.
+#[derive(Serialize)]
+struct Fingerprint<'a> {
+    note_id: Option<&'a str>,
+    note: &'a str,
+    version: Option<u64>,
 }
 
 /// The request body. Fields a client echoes back from a note it read (`CreatedAt`,
@@ -72,8 +93,9 @@ fn note_id_input<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<St
 }
 
 #[tracing::instrument(name = "create_update", skip_all)]
-pub async fn handle<S: NoteWriter>(
+pub async fn handle<S: NoteWriter, I: IdempotencyStore>(
     store: &S,
+    idempotency: &Idempotency<I>,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
     let user_id = caller(&request)?;
@@ -101,17 +123,45 @@ pub async fn handle<S: NoteWriter>(
         (h, b) => h.or(b),
     };
     let (note_id, expectation) = match (body.note_id, expected) {
-        (None, None) => (NoteId::generate(), Expectation::Absent),
+        (None, None) => (None, Expectation::Absent),
         (None, Some(_)) => {
             return Err(ApiError::BadRequest(
                 "a version only makes sense with the NoteId of the note to update".into(),
             ));
         }
-        (Some(id), None) => (NoteId::parse(&id)?, Expectation::Anything),
-        (Some(id), Some(version)) => (NoteId::parse(&id)?, Expectation::AtVersion(version)),
+        (Some(id), None) => (Some(NoteId::parse(&id)?), Expectation::Anything),
+        (Some(id), Some(version)) => (Some(NoteId::parse(&id)?), Expectation::AtVersion(version)),
     };
-    tracing::debug!(note_id = %note_id, "writing note");
+    let fingerprint = Fingerprint {
+        note_id: note_id.as_ref().map(NoteId::as_str),
+        note: text.as_str(),
+        version: expected.map(Version::get),
+    };
+    let write = write_note(
+        store,
+        &request,
+        user_id.clone(),
+        note_id.clone(),
+        text.clone(),
+        expectation,
+    );
+    idempotency
+        .run(&request, IDEMPOTENCY_SCOPE, &user_id, &fingerprint, write)
+        .await
+}
 
+/// The write itself; a new note's id is drawn here, so that a replayed create returns the id of
+/// the first attempt rather than drawing another.
+async fn write_note<S: NoteWriter>(
+    store: &S,
+    request: &Request,
+    user_id: UserId,
+    note_id: Option<NoteId>,
+    text: NoteText,
+    expectation: Expectation,
+) -> Result<Response<Body>, ApiError> {
+    let note_id = note_id.unwrap_or_else(NoteId::generate);
+    tracing::debug!(note_id = %note_id, "writing note");
     let write = NoteWrite {
         user_id,
         note_id: note_id.clone(),
@@ -145,7 +195,7 @@ pub async fn handle<S: NoteWriter>(
     let mut response = json_response(status, &NoteView::from(&note));
     set_etag(&mut response, note.version);
     if created
-        && let Ok(location) = HeaderValue::from_str(&location_of(&request, note.note_id.as_str()))
+        && let Ok(location) = HeaderValue::from_str(&location_of(request, note.note_id.as_str()))
     {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -157,6 +207,10 @@ mod tests {
     use super::*;
     use notes_domain::testing::UntouchableStore;
     use notes_http::fixtures::{fixture_request, status_and_json};
+
+    fn untouchable() -> Idempotency<UntouchableStore> {
+        Idempotency::new(UntouchableStore::default(), notes_http::DEFAULT_WINDOW)
+    }
 
     #[tokio::test]
     async fn rejected_fixtures_touch_nothing() {
@@ -172,7 +226,7 @@ mod tests {
         ];
         for (fixture, expected) in cases {
             let store = UntouchableStore::default();
-            let response = handle(&store, fixture_request(fixture).unwrap())
+            let response = handle(&store, &untouchable(), fixture_request(fixture).unwrap())
                 .await
                 .unwrap_or_else(ApiError::into_response);
             let (status, body) = status_and_json(&response);
@@ -186,6 +240,7 @@ mod tests {
     async fn wrong_types_are_named_and_versions_must_agree() {
         let response = handle(
             &UntouchableStore::default(),
+            &untouchable(),
             fixture_request("create-note-wrong-type.json").unwrap(),
         )
         .await
@@ -238,7 +293,7 @@ mod tests {
                     .insert(header::IF_MATCH, value.parse().unwrap());
             }
             let store = UntouchableStore::default();
-            let response = handle(&store, request)
+            let response = handle(&store, &untouchable(), request)
                 .await
                 .unwrap_or_else(ApiError::into_response);
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}");

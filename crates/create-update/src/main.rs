@@ -1,11 +1,17 @@
 //! Lambda entry point of `createUpdate`: config and the DynamoDB client are built once, at init.
 
-use notes_dynamodb::DynamoNotes;
+use notes_dynamodb::{DynamoIdempotency, DynamoNotes};
+use notes_http::Idempotency;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     notes_http::init_tracing();
     let config = create_update::Config::from_env()?;
-    let store = DynamoNotes::new(notes_dynamodb::client_from_env().await, config.notes_table);
-    notes_http::run(|request| create_update::handle(&store, request)).await
+    let client = notes_dynamodb::client_from_env().await;
+    let idempotency = Idempotency::new(
+        DynamoIdempotency::new(client.clone(), config.idempotency_table),
+        config.idempotency_window,
+    );
+    let store = DynamoNotes::new(client, config.notes_table);
+    notes_http::run(|request| create_update::handle(&store, &idempotency, request)).await
 }

@@ -2,6 +2,7 @@
 //! functions depend on. Nothing here knows about AWS, Lambda or HTTP.
 
 mod error;
+mod idempotency;
 mod note;
 mod page;
 mod ports;
@@ -13,6 +14,9 @@ mod user;
 pub mod testing;
 
 pub use error::{StoreError, ValidationError};
+pub use idempotency::{
+    ClaimOutcome, IdempotencyClaim, IdempotencyKey, IdempotencyStore, RecordedResponse,
+};
 pub use note::{Expectation, Note, NoteId, NoteText, NoteWrite, SearchText, Version};
 pub use page::{NotePageKey, Page, PageSize, PostPageKey};
 pub use ports::{NoteDeleter, NoteReader, NoteWriter, PostReader, PostWriter};

@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::{
-    NewPost, Note, NoteDeleter, NoteId, NotePageKey, NoteReader, NoteWrite, NoteWriter, Page,
-    PageSize, Post, PostPageKey, PostReader, PostWriter, SearchText, StoreError, UserId, Version,
+    ClaimOutcome, IdempotencyClaim, IdempotencyStore, NewPost, Note, NoteDeleter, NoteId,
+    NotePageKey, NoteReader, NoteWrite, NoteWriter, Page, PageSize, Post, PostPageKey, PostReader,
+    PostWriter, RecordedResponse, SearchText, StoreError, UserId, Version,
 };
 
 /// Implements every port; every call fails and is counted.
@@ -80,6 +81,18 @@ impl PostReader for UntouchableStore {
         _: PageSize,
         _: Option<PostPageKey>,
     ) -> Result<Page<Post, PostPageKey>, StoreError> {
+        self.refuse()
+    }
+}
+
+impl IdempotencyStore for UntouchableStore {
+    async fn claim(&self, _: &IdempotencyClaim) -> Result<ClaimOutcome, StoreError> {
+        self.refuse()
+    }
+    async fn complete(&self, _: &IdempotencyClaim, _: &RecordedResponse) -> Result<(), StoreError> {
+        self.refuse()
+    }
+    async fn release(&self, _: &IdempotencyClaim) -> Result<(), StoreError> {
         self.refuse()
     }
 }

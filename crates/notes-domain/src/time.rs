@@ -30,6 +30,28 @@ impl Timestamp {
             })
     }
 
+    /// Milliseconds since the Unix epoch (negative before 1970).
+    pub fn unix_millis(&self) -> i64 {
+        i64::try_from(self.0.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    /// Whole seconds since the Unix epoch: the unit DynamoDB's TTL attribute expects.
+    pub fn unix_seconds(&self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    /// The timestamp `by` later, saturating at the end of what the type can hold.
+    pub fn plus(&self, by: std::time::Duration) -> Self {
+        Self(
+            self.0
+                .checked_add(by.try_into().unwrap_or(time::Duration::MAX))
+                .unwrap_or(
+                    // Far beyond any expiry this is used for; reached only with absurd durations.
+                    self.0.replace_year(9999).unwrap_or(self.0),
+                ),
+        )
+    }
+
     pub fn to_rfc3339_millis(&self) -> String {
         // Formatting a valid UTC date with this static description cannot fail for years 0..=9999;
         // fall back to the well-known format rather than panic for anything else.
@@ -60,6 +82,19 @@ mod tests {
         assert!(
             a.to_string() < now.to_string(),
             "string order is time order"
+        );
+    }
+
+    #[test]
+    fn converts_to_epoch_units_and_adds_durations() {
+        let t = Timestamp::parse("2026-01-02T03:04:05.006Z").unwrap();
+        assert_eq!(t.unix_seconds(), 1_767_323_045);
+        assert_eq!(t.unix_millis(), 1_767_323_045_006);
+        let later = t.plus(std::time::Duration::from_millis(3_600_500));
+        assert_eq!(later.to_string(), "2026-01-02T04:04:05.506Z");
+        assert!(
+            t.plus(std::time::Duration::MAX) > later,
+            "saturates, no panic"
         );
     }
 

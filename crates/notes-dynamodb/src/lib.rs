@@ -5,11 +5,13 @@
 
 mod client;
 mod error;
+mod idempotency;
 mod notes;
 mod posts;
 
 pub use client::{
     CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, client_from_env,
 };
+pub use idempotency::DynamoIdempotency;
 pub use notes::DynamoNotes;
 pub use posts::DynamoPosts;

@@ -30,8 +30,12 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// The same key was used for a different request (Idempotency-Key).
     #[error("{0}")]
     Unprocessable(String),
+    /// A request with the same Idempotency-Key is still being processed: retry shortly.
+    #[error("a request with this Idempotency-Key is still being processed: retry shortly")]
+    InProgress,
     /// The store is throttling or unreachable: worth a retry.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] StoreError),
@@ -73,6 +77,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InProgress => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -94,7 +99,7 @@ impl ApiError {
                     .headers_mut()
                     .insert(header::ALLOW, HeaderValue::from_static(allow));
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::InProgress => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -137,6 +142,7 @@ mod tests {
             (ApiError::PayloadTooLarge, 413),
             (ApiError::UnsupportedMediaType, 415),
             (ApiError::Unprocessable("key reused".into()), 422),
+            (ApiError::InProgress, 409),
             (
                 ApiError::from(StoreError::unavailable(std::io::Error::other(
                     "timeout at 10.0.0.1",
@@ -169,6 +175,8 @@ mod tests {
         assert_eq!(response.headers()[header::ALLOW], "GET, POST");
         let response =
             ApiError::from(StoreError::unavailable(std::io::Error::other("x"))).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let response = ApiError::InProgress.into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 

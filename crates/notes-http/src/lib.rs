@@ -6,6 +6,7 @@ mod body;
 mod config;
 mod cursor;
 mod error;
+mod idempotency;
 mod identity;
 mod request;
 mod response;
@@ -19,6 +20,10 @@ pub use body::{MAX_BODY_BYTES, json_body, present};
 pub use config::{ConfigError, optional_env, required_env};
 pub use cursor::{decode_note_cursor, decode_post_cursor, encode_note_cursor, encode_post_cursor};
 pub use error::ApiError;
+pub use idempotency::{
+    DEFAULT_WINDOW, IDEMPOTENCY_KEY_HEADER, Idempotency, REPLAYED_HEADER, idempotency_key,
+    idempotency_window_from_env,
+};
 pub use identity::caller;
 pub use request::{
     if_match_version, location_of, page_size, path_parameter, request_path, single_query,

@@ -30,7 +30,7 @@ fn json_response_unchecked(status: StatusCode, value: &serde_json::Value) -> Res
     with_common_headers(status, Body::Text(value.to_string()), true)
 }
 
-fn with_common_headers(status: StatusCode, body: Body, json: bool) -> Response<Body> {
+pub(crate) fn with_common_headers(status: StatusCode, body: Body, json: bool) -> Response<Body> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();

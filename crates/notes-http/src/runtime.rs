@@ -99,7 +99,7 @@ fn finish(mut response: Response<Body>, config: &HttpConfig) -> Response<Body> {
         // Without this a browser script cannot read the version or the new note's location.
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("ETag, Location, Retry-After"),
+            HeaderValue::from_static("ETag, Location, Retry-After, Idempotent-Replayed"),
         );
     }
     response

@@ -1,25 +1,41 @@
 //! The `post` function: the board from the Cognito "post" tutorial. `POST /post` stores a post
 //! under the next sequential id (no table scan, no collisions: see notes-dynamodb's posts module);
-//! `GET /post` lists recent posts, newest first, for any signed-in user.
+//! `GET /post` lists recent posts, newest first, for any signed-in user. An `Idempotency-Key`
+//! makes a retried `POST /post` return the first attempt's post instead of a second.
 
-use notes_domain::{NewPost, PostContents, PostReader, PostTitle, PostWriter, Timestamp};
+use std::time::Duration;
+
+use notes_domain::{
+    IdempotencyStore, NewPost, PostContents, PostReader, PostTitle, PostWriter, Timestamp,
+};
 use notes_http::http::{Method, StatusCode};
 use notes_http::{
-    ApiError, Body, PostView, Request, Response, caller, decode_post_cursor, encode_post_cursor,
-    json_body, json_response, page_size, required_env, single_query,
+    ApiError, Body, Idempotency, PostView, Request, Response, caller, decode_post_cursor,
+    encode_post_cursor, idempotency_window_from_env, json_body, json_response, page_size,
+    required_env, single_query,
 };
 use serde::Deserialize;
+
+/// Names this function's idempotency records (`post#...`).
+pub const IDEMPOTENCY_SCOPE: &str = "post";
 
 /// What the function reads from its environment at init.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub posts_table: String,
+    pub idempotency_table: String,
+    pub idempotency_window: Duration,
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, notes_http::ConfigError> {
         Ok(Self {
             posts_table: required_env("POSTS_TABLE", "the name of the DynamoDB posts table")?,
+            idempotency_table: required_env(
+                "IDEMPOTENCY_TABLE",
+                "the name of the DynamoDB table of Idempotency-Key records",
+            )?,
+            idempotency_window: idempotency_window_from_env()?,
         })
     }
 }
@@ -43,8 +59,9 @@ struct PostsPage<'a> {
 }
 
 #[tracing::instrument(name = "post", skip_all)]
-pub async fn handle<S: PostWriter + PostReader>(
+pub async fn handle<S: PostWriter + PostReader, I: IdempotencyStore>(
     store: &S,
+    idempotency: &Idempotency<I>,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
     let author = caller(&request)?;
@@ -64,16 +81,23 @@ pub async fn handle<S: PostWriter + PostReader>(
                 body.contents
                     .ok_or_else(|| ApiError::BadRequest("contents is required".into()))?,
             )?;
-            let post = store
-                .create_post(NewPost {
-                    title,
-                    contents,
-                    author,
-                    created_at: Timestamp::now(),
-                })
-                .await?;
-            tracing::info!(post_id = post.id.get(), "post created");
-            Ok(json_response(StatusCode::CREATED, &PostView::from(&post)))
+            // What a retry with the same Idempotency-Key must ask for again.
+            let fingerprint = (title.as_str(), contents.as_str());
+            let create = async {
+                let post = store
+                    .create_post(NewPost {
+                        title: title.clone(),
+                        contents: contents.clone(),
+                        author: author.clone(),
+                        created_at: Timestamp::now(),
+                    })
+                    .await?;
+                tracing::info!(post_id = post.id.get(), "post created");
+                Ok(json_response(StatusCode::CREATED, &PostView::from(&post)))
+            };
+            idempotency
+                .run(&request, IDEMPOTENCY_SCOPE, &author, &fingerprint, create)
+                .await
         }
         Method::GET => {
             let size = page_size(&request)?;
@@ -107,7 +131,9 @@ mod tests {
         ];
         for (fixture, expected) in cases {
             let store = UntouchableStore::default();
-            let response = handle(&store, fixture_request(fixture).unwrap())
+            let idempotency =
+                Idempotency::new(UntouchableStore::default(), notes_http::DEFAULT_WINDOW);
+            let response = handle(&store, &idempotency, fixture_request(fixture).unwrap())
                 .await
                 .unwrap_or_else(ApiError::into_response);
             let (status, body) = status_and_json(&response);

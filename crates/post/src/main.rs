@@ -1,11 +1,17 @@
 //! Lambda entry point of `post`: config and the DynamoDB client are built once, at init.
 
-use notes_dynamodb::DynamoPosts;
+use notes_dynamodb::{DynamoIdempotency, DynamoPosts};
+use notes_http::Idempotency;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     notes_http::init_tracing();
     let config = post::Config::from_env()?;
-    let store = DynamoPosts::new(notes_dynamodb::client_from_env().await, config.posts_table);
-    notes_http::run(|request| post::handle(&store, request)).await
+    let client = notes_dynamodb::client_from_env().await;
+    let idempotency = Idempotency::new(
+        DynamoIdempotency::new(client.clone(), config.idempotency_table),
+        config.idempotency_window,
+    );
+    let store = DynamoPosts::new(client, config.posts_table);
+    notes_http::run(|request| post::handle(&store, &idempotency, request)).await
 }

@@ -176,3 +176,120 @@ async fn rejected_requests_change_nothing() {
     let logs = sandbox.logs();
     assert!(!logs.contains("Buy milk"), "note text in the logs:\n{logs}");
 }
+
+/// Every item of the idempotency table, as (status, validation) pairs.
+async fn idempotency_records(tables: &TestTables) -> Vec<(String, String)> {
+    let output = tables
+        .client
+        .scan()
+        .table_name(tables.table("IdempotencyTable").unwrap())
+        .send()
+        .await
+        .unwrap();
+    output
+        .items()
+        .iter()
+        .map(|item| {
+            (
+                item["status"].as_s().unwrap().clone(),
+                item["validation"].as_s().unwrap().clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_retried_create_with_an_idempotency_key_creates_one_note() {
+    let (tables, sandbox, store) = start().await;
+    let event = fixture_json("create-note-idempotent.json").unwrap();
+    let first = call(&sandbox, &event).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    assert_eq!(first.header("idempotent-replayed"), None);
+
+    // The retry (a lost response, a client timeout) gets the same note, not a second one.
+    let retry = call(&sandbox, &event).await;
+    assert_eq!(retry.status, 201);
+    assert_eq!(
+        retry.body, first.body,
+        "the original response, byte for byte"
+    );
+    assert_eq!(retry.header("location"), first.header("location"));
+    assert_eq!(retry.header("etag"), first.header("etag"));
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(notes_of(&store, "alice").await.len(), 1);
+
+    // The same key for a different note is a client bug: 422, nothing written.
+    let different = with_body(event.clone(), r#"{"Note": "Buy bread"}"#);
+    let refused = call(&sandbox, &different).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key")
+    );
+    assert_eq!(notes_of(&store, "alice").await.len(), 1);
+
+    // Keys are per caller: bob's identical request with alice's key is his own, new note.
+    let bobs = call(&sandbox, &as_user(event.clone(), "bob")).await;
+    assert_eq!(bobs.status, 201);
+    assert_eq!(bobs.header("idempotent-replayed"), None);
+    assert_ne!(bobs.body["NoteId"], first.body["NoteId"]);
+    assert_eq!(notes_of(&store, "bob").await.len(), 1);
+
+    // Without a key, the same request is a new note each time (the API's documented default).
+    let plain = fixture_json("create-note.json").unwrap();
+    assert_eq!(call(&sandbox, &plain).await.status, 201);
+    assert_eq!(notes_of(&store, "alice").await.len(), 2);
+
+    // A failed write is not recorded: after a 409 the key is free, so a corrected retry runs.
+    let stale = with_header(
+        with_body(
+            event.clone(),
+            r#"{"NoteId": "n1", "Note": "x", "Version": 7}"#,
+        ),
+        "Idempotency-Key",
+        "conflicting-update",
+    );
+    assert_eq!(call(&sandbox, &stale).await.status, 409);
+    assert_eq!(
+        call(&sandbox, &stale).await.status,
+        409,
+        "ran again, not replayed"
+    );
+
+    let records = idempotency_records(&tables).await;
+    assert_eq!(
+        records.len(),
+        2,
+        "alice's and bob's completed keys only: {records:?}"
+    );
+    assert!(records.iter().all(|(status, _)| status == "COMPLETED"));
+
+    let logs = sandbox.logs();
+    assert!(!logs.contains("Buy milk"), "note text in the logs:\n{logs}");
+}
+
+#[tokio::test]
+async fn bad_idempotency_keys_are_refused_before_anything_is_written() {
+    let (tables, sandbox, store) = start().await;
+    let event = fixture_json("create-note.json").unwrap();
+    for key in ["", "has space", &"k".repeat(256), "caf\u{e9}"] {
+        let response = call(
+            &sandbox,
+            &with_header(event.clone(), "Idempotency-Key", key),
+        )
+        .await;
+        assert_eq!(response.status, 400, "{key:?}: {:?}", response.body);
+        assert!(
+            response.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("Idempotency-Key"),
+            "{key:?}: {:?}",
+            response.body
+        );
+    }
+    assert!(notes_of(&store, "alice").await.is_empty());
+    assert!(idempotency_records(&tables).await.is_empty());
+}

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod idempotency;
 mod notes;
 mod posts;
 

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
 use notes_devkit::testing::fresh_tables;
-use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, with_query};
+use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, with_body, with_query};
 use serde_json::Value;
 
 async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
@@ -94,4 +94,59 @@ async fn posts_get_sequential_ids_and_list_newest_first() {
         }
     }
     assert_eq!(seen, BTreeSet::from([1, 2]));
+}
+
+#[tokio::test]
+async fn retried_and_concurrent_posts_with_one_idempotency_key_store_one_post() {
+    let tables = fresh_tables().await.unwrap();
+    let sandboxes = [
+        LambdaSandbox::start(
+            Path::new(env!("CARGO_BIN_EXE_post")),
+            &tables.function_env(),
+        )
+        .await
+        .unwrap(),
+        LambdaSandbox::start(
+            Path::new(env!("CARGO_BIN_EXE_post")),
+            &tables.function_env(),
+        )
+        .await
+        .unwrap(),
+    ];
+    let event = fixture_json("create-post-idempotent.json").unwrap();
+
+    // Two warm processes receive the same request at once, as after a client's hasty retry:
+    // one runs, the other answers 409 (still in progress) or, if it came second, the replay.
+    let (a, b) = tokio::join!(call(&sandboxes[0], &event), call(&sandboxes[1], &event));
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert!(
+        statuses == [201, 201] || statuses == [201, 409],
+        "{statuses:?}: {:?} {:?}",
+        a.body,
+        b.body
+    );
+    let winner = if a.status == 201 && a.header("idempotent-replayed").is_none() {
+        &a
+    } else {
+        &b
+    };
+    assert_eq!(winner.body["id"], 1);
+
+    // Every later retry replays post 1.
+    for sandbox in &sandboxes {
+        let retry = call(sandbox, &event).await;
+        assert_eq!(retry.status, 201);
+        assert_eq!(retry.body, winner.body);
+        assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    }
+    let other_body = with_body(
+        event.clone(),
+        r#"{"title": "Other", "contents": "Other text"}"#,
+    );
+    assert_eq!(call(&sandboxes[0], &other_body).await.status, 422);
+
+    let listed = call(&sandboxes[0], &fixture_json("list-posts.json").unwrap()).await;
+    let posts = listed.body["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 1, "one post, whatever the retries: {posts:?}");
 }
