@@ -12,7 +12,10 @@ pub use config::{Config, DEFAULT_LEEWAY, MAX_LEEWAY, TokenUses};
 pub use jwks::{JwksError, JwksSource, KeySet};
 pub use policy::{AuthorizerResponse, Effect, stage_resource};
 pub use token::{MAX_TOKEN_BYTES, bearer_token, parse_header};
-pub use verify::{Identity, MAX_KEY_AGE, REFETCH_INTERVAL, Rejection, TokenUse, Verifier};
+pub use verify::{
+    Identity, MAX_KEY_AGE, NO_KEYS_REFETCH_INTERVAL, REFETCH_INTERVAL, Rejection, TokenUse,
+    Verifier,
+};
 
 use lambda_runtime::Diagnostic;
 use serde_json::Value;

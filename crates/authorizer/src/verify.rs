@@ -14,6 +14,10 @@ use crate::{Config, JwksSource, KeySet};
 /// At most one JWKS fetch per interval for unknown `kid`s: key rotation is picked up within
 /// seconds, and a flood of tokens with random `kid`s cannot hammer Cognito (or us).
 pub const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// The same limit while the authorizer has no keys at all (the JWKS was down at init): every
+/// request is refused until the keys come, so try sooner; one fetch a second per sandbox is
+/// still nothing to the JWKS endpoint.
+pub const NO_KEYS_REFETCH_INTERVAL: Duration = Duration::from_secs(1);
 /// Keys are refreshed after this age even without an unknown `kid`, so a key Cognito has
 /// withdrawn stops being accepted by long-lived sandboxes too.
 pub const MAX_KEY_AGE: Duration = Duration::from_secs(3600);
@@ -173,12 +177,15 @@ impl Verifier {
             return (None, false);
         };
         let key = cache.keys.get(kid).cloned();
+        let interval = if cache.keys.is_empty() {
+            self.refetch_interval.min(NO_KEYS_REFETCH_INTERVAL)
+        } else {
+            self.refetch_interval
+        };
         let stale = cache
             .fetched_at
             .is_none_or(|at| at.elapsed() >= MAX_KEY_AGE);
-        let allowed = cache
-            .last_attempt
-            .is_none_or(|at| at.elapsed() >= self.refetch_interval);
+        let allowed = cache.last_attempt.is_none_or(|at| at.elapsed() >= interval);
         let refetch = (key.is_none() || stale) && allowed;
         if refetch {
             // Claimed under the lock: concurrent invocations do not fetch at the same time.

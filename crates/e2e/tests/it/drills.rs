@@ -369,3 +369,190 @@ async fn throttling_is_a_503_after_the_sdks_retries() {
         );
     }
 }
+
+/// Items in a table, by a full Scan (drill tables are small).
+async fn item_count(tables: &TestTables, logical_id: &str) -> usize {
+    let mut count = 0;
+    let mut start = None;
+    loop {
+        let output = tables
+            .client
+            .scan()
+            .table_name(tables.table(logical_id).unwrap())
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        count += usize::try_from(output.count).unwrap();
+        match output.last_evaluated_key {
+            Some(key) => start = Some(key),
+            None => return count,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retried_creates_with_idempotency_keys_store_each_item_once() {
+    const KEYS: usize = 50;
+    const COPIES: usize = 3;
+    let tables = fresh_tables().await.unwrap();
+    for (binary, fixture, route) in [
+        ("createUpdate", "create-note.json", "POST /notes"),
+        ("post", "create-post.json", "POST /post"),
+    ] {
+        let functions = sandboxes(binary, &tables.function_env(), 4).await;
+        let body = |k: usize, variant: &str| {
+            if binary == "post" {
+                json!({"title": format!("title {k}{variant}"), "contents": format!("contents {k}")})
+            } else {
+                json!({"Note": format!("note {k}{variant}")})
+            }
+        };
+        let event = |k: usize, body: Value| {
+            let event = as_user(fixture_json(fixture).unwrap(), &format!("user{}", k % 5));
+            with_header(
+                with_body(event, &body.to_string()),
+                "Idempotency-Key",
+                &format!("drill-{k}"),
+            )
+        };
+
+        // A client that timed out and retried twice, all three copies in flight at once, in
+        // different sandboxes.
+        let events = (0..KEYS)
+            .flat_map(|k| std::iter::repeat_n(event(k, body(k, "")), COPIES))
+            .collect();
+        let replies = concurrently(&functions, events).await;
+        let (mut fresh, mut replayed, mut in_progress) = (0, 0, Vec::new());
+        let mut answers: Vec<Vec<Value>> = vec![Vec::new(); KEYS];
+        for (i, reply) in replies.iter().enumerate() {
+            let k = i / COPIES;
+            match (reply.status, reply.header("idempotent-replayed")) {
+                (201, None) => fresh += 1,
+                (201, Some("true")) => replayed += 1,
+                (409, None) => {
+                    assert_eq!(reply.header("retry-after"), Some("1"), "{:?}", reply.body);
+                    in_progress.push(k);
+                    continue;
+                }
+                other => panic!("{route} key {k}: unexpected {other:?} {:?}", reply.body),
+            }
+            answers[k].push(reply.body.clone());
+        }
+        assert_eq!(fresh, KEYS, "{route}: exactly one copy per key ran");
+        // The copies told to retry do so, and get the first copy's response.
+        for &k in &in_progress {
+            let reply = call(&functions[k % 4], &event(k, body(k, ""))).await;
+            assert_eq!(
+                reply.status, 201,
+                "{route} retry of key {k}: {:?}",
+                reply.body
+            );
+            assert_eq!(reply.header("idempotent-replayed"), Some("true"));
+            answers[k].push(reply.body.clone());
+        }
+        for (k, bodies) in answers.iter().enumerate() {
+            assert_eq!(bodies.len(), COPIES, "{route} key {k}");
+            assert!(
+                bodies.iter().all(|b| b == &bodies[0]),
+                "{route} key {k}: every copy gets the same response: {bodies:?}"
+            );
+        }
+
+        // A key reused for a different request is refused and writes nothing.
+        let reused = (0..KEYS).map(|k| event(k, body(k, " (edited)"))).collect();
+        let refused = concurrently(&functions, reused).await;
+        assert!(
+            refused.iter().all(|r| r.status == 422),
+            "{route}: 422 for reuse"
+        );
+
+        let stored = match binary {
+            "post" => item_count(&tables, "PostsTable").await - 1, // less the id counter
+            _ => item_count(&tables, "NotesTable").await,
+        };
+        assert_eq!(stored, KEYS, "{route}: one item per key");
+        eprintln!(
+            "drill idempotency: {route}: {KEYS} keys x {COPIES} concurrent copies over 4 sandboxes: {fresh} ran, {replayed} replayed at once, {} got 409 in progress and replayed on retry, {KEYS} reuses with another body 422, {stored} items stored",
+            in_progress.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jwks_outage_keeps_cached_keys_working_and_without_keys_refuses() {
+    use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
+    const TOKENS: usize = 20;
+    let key = SigningKey::generate().unwrap();
+    let server = JwksServer::start(jwks(&[&key])).await.unwrap();
+    let env = authorizer_env(&server.url());
+    let warm = &sandboxes("authorizer", &env, 1).await[0];
+    let tokens: Vec<String> = (0..TOKENS)
+        .map(|i| TokenSpec::new(&format!("user{i}")).mint(&key).unwrap())
+        .collect();
+    let event = |token: &str| {
+        let mut event: Value = serde_json::from_str(
+            &std::fs::read_to_string(notes_devkit::workspace_root().join("events/authorizer.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        event["authorizationToken"] = format!("Bearer {token}").into();
+        event
+    };
+    let allowed = |outcome: &Outcome| {
+        matches!(outcome, Outcome::Response(policy)
+            if policy["policyDocument"]["Statement"][0]["Effect"] == "Allow")
+    };
+    let unauthorized = |outcome: &Outcome| matches!(outcome, Outcome::Error { error_message, .. } if error_message == "Unauthorized");
+
+    server.set_available(false);
+    // A warm authorizer keeps verifying with the keys it fetched at init.
+    for token in &tokens {
+        let outcome = warm.invoke(&event(token)).await.unwrap().outcome;
+        assert!(allowed(&outcome), "cached keys keep working: {outcome:?}");
+    }
+    // A token signed by a key it does not have: one refetch attempt, which fails, then 401.
+    let stranger = SigningKey::generate().unwrap();
+    let started = Instant::now();
+    let outcome = warm
+        .invoke(&event(&TokenSpec::new("mallory").mint(&stranger).unwrap()))
+        .await
+        .unwrap()
+        .outcome;
+    let unknown_kid_took = started.elapsed();
+    assert!(unauthorized(&outcome), "{outcome:?}");
+
+    // A cold authorizer that cannot fetch any keys refuses everything, and says why in its log.
+    let cold = &sandboxes("authorizer", &env, 1).await[0];
+    for token in &tokens {
+        let outcome = cold.invoke(&event(token)).await.unwrap().outcome;
+        assert!(unauthorized(&outcome), "no keys, no entry: {outcome:?}");
+    }
+    let logs = cold.logs();
+    assert!(logs.contains("JWKS unavailable at init"), "{logs}");
+    for token in &tokens {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!logs.contains(signature) && !warm.logs().contains(signature));
+    }
+
+    // Once the JWKS is back, the same cold process serves: with no keys at all it tries again
+    // every second (authorizer::NO_KEYS_REFETCH_INTERVAL), not every ten.
+    server.set_available(true);
+    let started = Instant::now();
+    let recovered = loop {
+        let outcome = cold.invoke(&event(&tokens[0])).await.unwrap().outcome;
+        if allowed(&outcome) {
+            break started.elapsed();
+        }
+        assert!(unauthorized(&outcome), "{outcome:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the authorizer did not fetch the keys again within its refetch interval"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    eprintln!(
+        "drill jwks outage: JWKS down: warm authorizer allowed {TOKENS}/{TOKENS} valid tokens from cached keys and refused an unknown kid in {unknown_kid_took:?}; cold authorizer refused {TOKENS}/{TOKENS} (logged, no token in logs); JWKS back: served again after {recovered:.1?}"
+    );
+}

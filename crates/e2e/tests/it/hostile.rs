@@ -37,6 +37,20 @@ type Item = BTreeMap<String, String>;
 struct Snapshot {
     notes: Vec<Item>,
     posts: Vec<Item>,
+    idempotency: Vec<Item>,
+}
+
+/// A value's debug form with maps in key order, so that two reads of one item compare equal
+/// (a `HashMap`'s debug order differs from one instance to the next).
+fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    match value.as_m() {
+        Ok(map) => {
+            let sorted: BTreeMap<&String, String> =
+                map.iter().map(|(k, v)| (k, canonical(v))).collect();
+            format!("M{sorted:?}")
+        }
+        Err(_) => format!("{value:?}"),
+    }
 }
 
 /// Every item of a table, sorted. A Scan is fine here: test tables hold a handful of items, and
@@ -58,9 +72,7 @@ async fn scan(tables: &TestTables, table: &str) -> Vec<Item> {
             items.push(
                 item.iter()
                     .map(|(name, value)| {
-                        let text = value
-                            .as_s()
-                            .map_or_else(|_| format!("{value:?}"), Clone::clone);
+                        let text = value.as_s().map_or_else(|_| canonical(value), Clone::clone);
                         (name.clone(), text)
                     })
                     .collect(),
@@ -79,6 +91,7 @@ async fn snapshot(tables: &TestTables) -> Snapshot {
     Snapshot {
         notes: scan(tables, &tables.notes_table).await,
         posts: scan(tables, &tables.posts_table).await,
+        idempotency: scan(tables, tables.table("IdempotencyTable").unwrap()).await,
     }
 }
 
@@ -293,7 +306,8 @@ async fn hostile_events_through_the_function_binaries() {
     );
     must(&functions.create_update, &bobs, 201).await;
     must(&functions.post, &event("create-post.json"), 201).await;
-    must(&functions.post, &event("create-post.json"), 201).await;
+    // Keyed, so that the matrix can reuse the key with another body.
+    must(&functions.post, &event("create-post-idempotent.json"), 201).await;
     let page = must(
         &functions.list,
         &with_query(event("list-notes.json"), "limit", "1"),
@@ -964,6 +978,100 @@ async fn hostile_events_through_the_function_binaries() {
             409,
             "a stale If-Match",
         ),
+        // Idempotency keys: refused before anything runs; a failed keyed write leaves no record.
+        (
+            create_update,
+            with_header(
+                note_body(&format!(r#"{{"Note":"{SECRET}"}}"#)),
+                "Idempotency-Key",
+                "",
+            ),
+            400,
+            "an empty Idempotency-Key",
+        ),
+        (
+            create_update,
+            with_header(
+                note_body(&format!(r#"{{"Note":"{SECRET}"}}"#)),
+                "Idempotency-Key",
+                "two words",
+            ),
+            400,
+            "an Idempotency-Key with a space",
+        ),
+        (
+            create_update,
+            with_header(
+                note_body(&format!(r#"{{"Note":"{SECRET}"}}"#)),
+                "Idempotency-Key",
+                &"k".repeat(256),
+            ),
+            400,
+            "an Idempotency-Key of 256 characters",
+        ),
+        (
+            create_update,
+            with_header(
+                note_body(&format!(r#"{{"Note":"{SECRET}"}}"#)),
+                "Idempotency-Key",
+                "cl\u{e9}",
+            ),
+            400,
+            "a non-ASCII Idempotency-Key",
+        ),
+        (
+            create_update,
+            with_header(
+                note_body(&format!(r#"{{"Note":"{SECRET}"}}"#)),
+                "Idempotency-Key",
+                "key\r\nX-Injected: 1",
+            ),
+            400,
+            "header injection in Idempotency-Key",
+        ),
+        (
+            create_update,
+            with_repeated_header(
+                note_body(&format!(r#"{{"Note":"{SECRET}"}}"#)),
+                "Idempotency-Key",
+                &["one", "two"],
+            ),
+            400,
+            "Idempotency-Key twice",
+        ),
+        (
+            create_update,
+            with_header(
+                with_header(
+                    note_body(&format!(r#"{{"NoteId":"alpha","Note":"{SECRET}"}}"#)),
+                    "If-Match",
+                    "\"99\"",
+                ),
+                "Idempotency-Key",
+                "hostile-stale-write",
+            ),
+            409,
+            "a stale If-Match with an Idempotency-Key (the key is released)",
+        ),
+        (
+            post,
+            with_header(
+                post_body(&format!(r#"{{"title":"t","contents":"{SECRET}"}}"#)),
+                "Idempotency-Key",
+                "",
+            ),
+            400,
+            "an empty Idempotency-Key on a post",
+        ),
+        (
+            post,
+            with_body(
+                event("create-post-idempotent.json"),
+                &format!(r#"{{"title":"Another","contents":"{SECRET}"}}"#),
+            ),
+            422,
+            "an Idempotency-Key reused for another post",
+        ),
         (
             create_update,
             note_body(&format!(
@@ -1574,14 +1682,20 @@ async fn hostile_requests_through_the_local_api() {
         let created = api.as_user(user, "POST", "/notes", Some(body)).await;
         assert_eq!(created.status, 201, "{created:?}");
     }
+    // Keyed, so that the matrix can reuse the key with another body.
     let post = api
-        .as_user(
-            "alice",
+        .call(
             "POST",
             "/post",
-            Some(json!({"title": "Hello", "contents": "First"})),
+            &[
+                ("Authorization", api.token("alice")),
+                ("Content-Type", "application/json".to_owned()),
+                ("Idempotency-Key", "hostile-http-post".to_owned()),
+            ],
+            Some(br#"{"title": "Hello", "contents": "First"}"#.to_vec()),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(post.status, 201, "{post:?}");
     let bobs_page = api.as_user("bob", "GET", "/notes?limit=1", None).await;
     let bobs_cursor = bobs_page.body["next"].as_str().unwrap().to_owned();
@@ -1661,6 +1775,32 @@ async fn hostile_requests_through_the_local_api() {
         case("POST", "/notes", 409, "a stale If-Match")
             .header("If-Match", "\"99\"")
             .body(format!(r#"{{"NoteId":"alpha","Note":"{SECRET}"}}"#)),
+        case("POST", "/notes", 400, "an Idempotency-Key with a space")
+            .header("Idempotency-Key", "two words")
+            .body(format!(r#"{{"Note":"{SECRET}"}}"#))
+            .message("Idempotency-Key"),
+        case("POST", "/post", 400, "an Idempotency-Key of 256 characters")
+            .header("Idempotency-Key", &"k".repeat(256))
+            .body(format!(r#"{{"title":"t","contents":"{SECRET}"}}"#))
+            .message("Idempotency-Key"),
+        case(
+            "POST",
+            "/post",
+            422,
+            "an Idempotency-Key reused for another post",
+        )
+        .header("Idempotency-Key", "hostile-http-post")
+        .body(format!(r#"{{"title":"Hello","contents":"{SECRET}"}}"#))
+        .message("Idempotency-Key"),
+        case(
+            "POST",
+            "/notes",
+            409,
+            "a stale If-Match with an Idempotency-Key",
+        )
+        .header("If-Match", "\"99\"")
+        .header("Idempotency-Key", "hostile-http-stale")
+        .body(format!(r#"{{"NoteId":"alpha","Note":"{SECRET}"}}"#)),
         case("DELETE", "/notes/alpha", 400, "delete with a weak ETag")
             .header("If-Match", "W/\"1\""),
         case(
