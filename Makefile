@@ -16,7 +16,7 @@ EVENT ?= events/list-notes.json
 # authorizer trusts the local issuer of `make issuer` instead of a Cognito user pool).
 LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,IDEMPOTENCY_TABLE=idempotency,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true,TOKEN_ISSUER=https://local-issuer.invalid/notes-local-pool,JWKS_URL=http://127.0.0.1:$(ISSUER_PORT)/.well-known/jwks.json,USER_POOL_CLIENT_IDS=notes-local-client
 
-.PHONY: help dev setup test dynamodb watch invoke build issuer token fuzz authorize drills
+.PHONY: help dev setup test dynamodb watch invoke build issuer token fuzz authorize drills bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -40,14 +40,17 @@ watch: setup ## Serve the functions on the Lambda Runtime API (cargo lambda watc
 invoke: ## Invoke function FN with the fixture EVENT through `make watch` (e.g. FN=createUpdate EVENT=events/create-note.json)
 	@cargo lambda invoke $(FN) --invoke-port $(INVOKE_PORT) --data-file $(EVENT)
 
-build: setup ## Build release binaries for Lambda (target/lambda/<function>/bootstrap)
-	@cargo lambda build --release
+build: setup ## Build each function as sam build does, from its own crate (target/lambda/<function>/bootstrap)
+	@for crate in list create-update delete post authorizer; do (cd crates/$$crate && cargo lambda build --release) || exit 1; done
 
 issuer: ## Serve the local issuer's JWKS (a Cognito stand-in) on ISSUER_PORT; keys in .local/issuer
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- issuer --port $(ISSUER_PORT)
 
 token: ## Print a token from the local issuer: make token USER=alice [GROUPS=a,b] [ACCESS=1]
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- token --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
+
+bench: ## Benchmark the release functions against Python and Node baselines (bench/results, README)
+	@scripts/bench.sh
 
 drills: ## Run the reliability drills and write their figures to docs/reliability.md
 	@scripts/drills-report.sh

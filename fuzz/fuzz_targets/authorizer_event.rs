@@ -17,6 +17,8 @@ struct Harness {
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
+        // As the binary's main does: RS256-only verification behind jsonwebtoken.
+        authorizer::install_rs256_only();
         let keys = KeySet::from_json(include_bytes!("../seeds/jwks.json")).expect("seed JWKS");
         let config = Config::from_lookup(|name| match name {
             "TOKEN_ISSUER" => Some("https://local-issuer.invalid/notes-local-pool".into()),

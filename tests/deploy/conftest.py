@@ -63,6 +63,9 @@ def sam_transform(template, parameters=None):
     template = copy.deepcopy(template)
     # What `sam build`/`sam package` do before the transform: code is uploaded to S3.
     template["Globals"]["Function"]["CodeUri"] = "s3://example-bucket/function.zip"
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://example-bucket/function.zip"
     return transform(template, {"AWS::Region": "us-east-1", **(parameters or {})}, _NoManagedPolicies())
 
 

@@ -133,13 +133,23 @@ def test_functions_are_built_and_run_as_designed(template):
     for name, function in functions(template).items():
         assert function["Metadata"]["BuildMethod"] == "rust-cargolambda", name
         assert function["Metadata"]["BuildProperties"]["Binary"] in binaries, f"{name}: no such binary"
-        used.add(function["Metadata"]["BuildProperties"]["Binary"])
+        binary = function["Metadata"]["BuildProperties"]["Binary"]
+        used.add(binary)
+        # Built from its own crate: cargo resolves that crate's features alone.
+        assert ROOT / function["Properties"]["CodeUri"] == binaries[binary], f"{name}: CodeUri"
         props = function["Properties"]
         timeout = props.get("Timeout", globals_["Timeout"])
         assert 3 <= timeout <= 29, f"{name}: timeout {timeout} s (the SDK needs 6 s, API Gateway gives 29)"
         assert props.get("LoggingConfig", globals_["LoggingConfig"])["LogFormat"] == "JSON"
         assert "LogGroup" in props.get("LoggingConfig", {}), f"{name}: log group with retention"
     assert used == set(binaries), "every function binary is deployed, and nothing else"
+
+
+def test_functions_read_tls_roots_from_one_bundle(template):
+    # rustls-native-certs reads the whole certificate directory unless SSL_CERT_FILE names a file
+    # (crates/notes-dynamodb/src/client.rs); this is provided.al2023's bundle.
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["SSL_CERT_FILE"] == "/etc/pki/tls/certs/ca-bundle.crt"
 
 
 def test_tables_keep_user_data(template):

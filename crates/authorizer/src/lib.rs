@@ -3,12 +3,14 @@
 //! `Unauthorized`. Every check fails closed.
 
 mod config;
+mod crypto;
 mod jwks;
 mod policy;
 mod token;
 mod verify;
 
 pub use config::{Config, DEFAULT_LEEWAY, MAX_LEEWAY, TokenUses};
+pub use crypto::install_rs256_only;
 pub use jwks::{JwksError, JwksSource, KeySet};
 pub use policy::{AuthorizerResponse, Effect, stage_resource};
 pub use token::{MAX_TOKEN_BYTES, bearer_token, parse_header};

@@ -5,9 +5,11 @@ use authorizer::{Config, JwksSource, Verifier};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
-#[tokio::main]
+// One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    notes_tracing::init();
+    authorizer::install_rs256_only();
     let config = Config::from_env()?;
     let verifier = Verifier::new(config.clone(), JwksSource::http(&config.jwks_url));
     match verifier.refresh_keys() {

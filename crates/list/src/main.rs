@@ -2,7 +2,8 @@
 
 use notes_dynamodb::DynamoNotes;
 
-#[tokio::main]
+// One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     notes_http::init_tracing();
     let config = list::Config::from_env()?;

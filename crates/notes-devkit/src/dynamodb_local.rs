@@ -97,6 +97,9 @@ pub struct DynamoDbLocalOptions {
     /// `None` keeps everything in memory (`-inMemory`); `Some(dir)` persists the data in `dir`
     /// (`-dbPath`, created if missing), for a dev server whose data should survive restarts.
     pub data_dir: Option<PathBuf>,
+    /// Let the JVM compile with its top tier. Off for tests and development, where start-up
+    /// time dominates; on for benchmarks, where steady-state latency does.
+    pub full_jit: bool,
 }
 
 impl DynamoDbLocalOptions {
@@ -106,6 +109,7 @@ impl DynamoDbLocalOptions {
             jar_dir: find_jar_dir()?,
             port: None,
             data_dir: None,
+            full_jit: false,
         })
     }
 }
@@ -209,7 +213,9 @@ impl DynamoDbLocal {
         library_path.push(options.jar_dir.join(NATIVE_LIB_DIR));
         arguments.push(library_path);
         // Start-up time dominates a test run; the JIT's top tier only pays off in long runs.
-        arguments.push("-XX:TieredStopAtLevel=1".into());
+        if !options.full_jit {
+            arguments.push("-XX:TieredStopAtLevel=1".into());
+        }
         arguments.push("-jar".into());
         arguments.push(options.jar_dir.join(JAR_FILE).into());
         arguments.push("-sharedDb".into());

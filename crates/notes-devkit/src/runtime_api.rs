@@ -116,6 +116,8 @@ struct Emulator {
     in_flight: Mutex<HashMap<String, InFlight>>,
     /// When the function first asked for an event, i.e. finished its init.
     first_next_at: OnceLock<Instant>,
+    /// When the function first posted a result (response or error): the end of a cold start.
+    first_result_at: OnceLock<Instant>,
     init_error: watch::Sender<Option<InitError>>,
 }
 
@@ -153,6 +155,8 @@ pub struct LambdaSandbox {
     server_task: JoinHandle<()>,
     /// Invocations queued so far.
     invocations: std::sync::atomic::AtomicUsize,
+    /// The function's process id, while it runs.
+    pid: Option<u32>,
 }
 
 impl LambdaSandbox {
@@ -191,6 +195,7 @@ impl LambdaSandbox {
             queue: tokio::sync::Mutex::new(queue_receiver),
             in_flight: Mutex::new(HashMap::new()),
             first_next_at: OnceLock::new(),
+            first_result_at: OnceLock::new(),
             init_error,
         });
         // The listener is already bound, so a function that starts faster than the server task
@@ -250,6 +255,7 @@ impl LambdaSandbox {
             }
         };
 
+        let pid = child.id();
         let logs = Arc::new(Mutex::new(String::new()));
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
@@ -301,6 +307,7 @@ impl LambdaSandbox {
             process_task: Some(process_task),
             server_task,
             invocations: std::sync::atomic::AtomicUsize::new(0),
+            pid,
         })
     }
 
@@ -421,6 +428,29 @@ impl LambdaSandbox {
             .first_next_at
             .get()
             .map(|first_next_at| first_next_at.duration_since(self.emulator.spawned_at))
+    }
+
+    /// Time from spawn to the first result posted: a cold start as the caller sees it (process
+    /// start, init, and the first invocation), once known.
+    pub fn cold_start(&self) -> Option<Duration> {
+        self.emulator
+            .first_result_at
+            .get()
+            .map(|at| at.duration_since(self.emulator.spawned_at))
+    }
+
+    /// The function's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// The process's peak resident set size so far (`VmHWM`, Linux only), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Kills the function process, waits for it, and stops the emulator.
@@ -615,6 +645,7 @@ async fn invocation_response(
     let Some(in_flight) = take_in_flight(&emulator, &request_id) else {
         return unknown_request_id(&request_id);
     };
+    let _ = emulator.first_result_at.get_or_init(Instant::now);
     // The caller may have timed out and gone away; the result is then simply dropped.
     let _ = in_flight.result.send(PostedResult {
         posted: Posted::Response(body),
@@ -652,6 +683,7 @@ async fn invocation_error(
     let Some(in_flight) = take_in_flight(&emulator, &request_id) else {
         return unknown_request_id(&request_id);
     };
+    let _ = emulator.first_result_at.get_or_init(Instant::now);
     let error = parse_error_body(&headers, &body);
     let _ = in_flight.result.send(PostedResult {
         posted: Posted::Error {

@@ -311,6 +311,8 @@ pub async fn client_for_endpoint(endpoint: &str) -> Client {
             "notes-devkit-static",
         ))
         .endpoint_url(endpoint)
+        // DynamoDB Local speaks plain HTTP on loopback: no TLS stack needed.
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
     Client::from_conf(config)
 }

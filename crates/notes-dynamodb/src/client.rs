@@ -20,10 +20,38 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 /// errors are retried with jittered backoff before they reach the caller as a 503.
 pub const MAX_ATTEMPTS: u32 = 3;
 
+/// The HTTP client for DynamoDB's endpoint.
+///
+/// HTTPS (the real service) uses rustls on ring with the system's root certificates, loaded once
+/// at init by rustls-native-certs. Without `SSL_CERT_FILE` that loader reads the CA bundle *and*
+/// every file in the certificate directory (about 300 files: most of a cold start's init time, as
+/// `make bench` measured it); with it, just the one file, so template.yaml sets it.
+///
+/// A plain-HTTP endpoint override (`AWS_ENDPOINT_URL_DYNAMODB=http://...`: DynamoDB Local) gets a
+/// plain-HTTP client and loads no certificates at all, as botocore and the JavaScript SDK do.
+fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    let plain_http = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok())
+        .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("http://"));
+    let builder = aws_smithy_http_client::Builder::new();
+    if plain_http {
+        builder.build_http()
+    } else {
+        builder
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https()
+    }
+}
+
 /// Loads the SDK configuration from the Lambda environment (`AWS_REGION`, the execution role's
 /// credentials, and `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local) and builds the client.
 pub async fn client_from_env() -> aws_sdk_dynamodb::Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)

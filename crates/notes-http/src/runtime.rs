@@ -39,7 +39,7 @@ impl HttpConfig {
 /// JSON logs when Lambda's log format is JSON (the template sets it), with the request id of the
 /// invocation on every line (the runtime opens a span carrying it around each invocation).
 pub fn init_tracing() {
-    lambda_http::tracing::init_default_subscriber();
+    notes_tracing::init();
 }
 
 /// Runs the HTTP handler for every invocation until the sandbox is shut down. The handler's

@@ -3,7 +3,8 @@
 use notes_dynamodb::{DynamoIdempotency, DynamoPosts};
 use notes_http::Idempotency;
 
-#[tokio::main]
+// One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     notes_http::init_tracing();
     let config = post::Config::from_env()?;

@@ -59,6 +59,7 @@ fn the_jar_is_installed_where_find_jar_dir_looks() -> anyhow::Result<()> {
 #[test]
 fn a_missing_jar_is_an_error_that_says_how_to_install_it() {
     let options = DynamoDbLocalOptions {
+        full_jit: false,
         jar_dir: PathBuf::from("/nonexistent/dynamodb-local"),
         port: None,
         data_dir: None,
@@ -88,6 +89,7 @@ async fn a_persistent_instance_keeps_its_data_in_the_data_dir_and_stops_on_drop(
         std::env::temp_dir().join(format!("notes-devkit-it-{}", uuid::Uuid::new_v4().simple())),
     );
     let options = DynamoDbLocalOptions {
+        full_jit: false,
         jar_dir: find_jar_dir()?,
         port: None,
         data_dir: Some(data_dir.0.join("created-on-demand")),

@@ -28,6 +28,11 @@ fn now_ms() -> u128 {
 async fn an_event_goes_out_on_next_and_the_response_comes_back() -> anyhow::Result<()> {
     let (sandbox, function) = sandbox_played_by_the_test().await?;
     assert_eq!(sandbox.init_duration(), None, "no GET /next yet");
+    assert_eq!(sandbox.cold_start(), None, "no result yet");
+    assert!(
+        sandbox.peak_rss_kib().is_some_and(|kib| kib > 0),
+        "the process's peak RSS is readable while it runs"
+    );
     let payload = json!({ "httpMethod": "GET", "path": "/notes" });
 
     let play_function = async {
@@ -70,6 +75,10 @@ async fn an_event_goes_out_on_next_and_the_response_comes_back() -> anyhow::Resu
         event.deadline_ms
     );
     assert!(sandbox.init_duration().is_some(), "GET /next was seen");
+    assert!(
+        sandbox.cold_start().unwrap() >= sandbox.init_duration().unwrap(),
+        "a cold start ends with the first result, after init"
+    );
 
     // A result can be posted once; a second one names an unknown request.
     let again = function.respond(&event.request_id, &json!({})).await?;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `make bench`: builds the functions as they are deployed (cargo lambda, release profile, zips)
+# and the baselines under bench/baselines (Python 3.11 + boto3 with awslambdaric, Node 20 + AWS
+# SDK v3 with aws-lambda-ric, a hello-world lambda_runtime binary), runs crates/bench, and puts
+# the table in the README between the bench markers. A benchmark: it prints figures, it does not
+# pass or fail on them (the targets are reported as met or not).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+scripts/setup.sh
+
+step "release build of the functions (cargo lambda in each crate's directory, as sam build does)"
+for crate in list create-update delete post authorizer; do
+  (cd "crates/$crate" && cargo lambda build --release && cargo lambda build --release --output-format zip)
+done
+
+step "baseline: hello-world lambda_runtime binary (same release profile)"
+(cd bench/baselines/rust-hello && cargo lambda build --release && cargo lambda build --release --output-format zip)
+
+step "baseline: Python 3.11 + boto3 + awslambdaric"
+python_dir=bench/baselines/python
+if ! "$python_dir/.venv/bin/python" -c 'import awslambdaric, boto3' 2>/dev/null; then
+  python3.11 -m venv "$python_dir/.venv" 2>/dev/null || python3 -m venv "$python_dir/.venv"
+  "$python_dir/.venv/bin/pip" install --quiet -r "$python_dir/requirements.txt"
+fi
+"$python_dir/.venv/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+  || echo "warning: the Python baseline is not running on Python 3.11" >&2
+
+step "baseline: Node 20 + AWS SDK v3 + aws-lambda-ric"
+node_dir=bench/baselines/node
+if [ ! -f "$node_dir/node_modules/aws-lambda-ric/dist/rapid-client.node" ]; then
+  # aws-lambda-ric compiles its native Runtime API client on install: it needs a C++ toolchain,
+  # cmake, autoconf, automake and libtool.
+  missing=()
+  for tool in cmake autoconf automake libtool g++ make; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get install -y -qq cmake autoconf automake libtool g++ make >/dev/null
+    else
+      echo "aws-lambda-ric needs: ${missing[*]} (e.g. apt-get install cmake autoconf automake libtool g++ make)" >&2
+      exit 1
+    fi
+  fi
+  (cd "$node_dir" && npm ci --no-audit --no-fund)
+fi
+
+step "benchmark"
+cargo run --quiet --release -p notes-bench -- "$@"
+
+step "README"
+python3 - <<'PY'
+import pathlib, re
+readme = pathlib.Path("README.md")
+table = pathlib.Path("bench/results/results.md").read_text().strip()
+text = readme.read_text()
+start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+if start not in text or end not in text:
+    raise SystemExit("README.md lacks the bench markers")
+before, rest = text.split(start, 1)
+_, after = rest.split(end, 1)
+readme.write_text(f"{before}{start}\n{table}\n{end}{after}")
+print("README.md: results table updated")
+PY
