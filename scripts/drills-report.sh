@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-cargo test -p e2e --test it -- --nocapture --test-threads=1 drills hostile 2>&1 | tee -a "$out" >/dev/null
+cargo test -p e2e --test it -- --nocapture --test-threads=1 drills hostile two_users_never_see_each_other 2>&1 | tee -a "$out" >/dev/null
 cargo test -p authorizer --test it -- --nocapture attack_matrix 2>&1 | tee -a "$out" >/dev/null
 grep -q "test result: ok" "$out" || { cat "$out" >&2; exit 1; }
 {

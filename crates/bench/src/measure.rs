@@ -123,7 +123,7 @@ pub(crate) async fn measure_all(
     }
 
     eprintln!(
-        "warm invocations: {warm_runs} rounds over {} subjects",
+        "warm invocations: {warm_runs} per subject, in blocks of {WARM_BLOCK}, over {} subjects",
         subjects.len()
     );
     let mut sandboxes = Vec::with_capacity(subjects.len());

@@ -209,7 +209,7 @@ async fn stop(dynamodb: DynamoDbLocal) {
 
 async fn start_dynamodb(port: u16, data_dir: std::path::PathBuf) -> DynamoDbLocal {
     let options = DynamoDbLocalOptions {
-        full_jit: false,
+        steady_state: false,
         jar_dir: find_jar_dir().unwrap(),
         port: Some(port),
         data_dir: Some(data_dir),

@@ -552,4 +552,7 @@ async fn two_users_never_see_each_other() {
         !logs.contains("alice's secret"),
         "note text in the function logs"
     );
+    eprintln!(
+        "drill isolation: over HTTP, bob tried alice's notes by listing, search, id, delete, a same-id write and her cursor, and alice's UserId in a body: 0 of alice's notes seen or changed; function logs hold no note text"
+    );
 }

@@ -125,7 +125,7 @@ async fn dynamodb(args: DynamoDbArgs) -> ExitCode {
         Err(error) => return failure(&error),
     };
     let options = DynamoDbLocalOptions {
-        full_jit: false,
+        steady_state: false,
         jar_dir,
         port: args.port,
         data_dir: args.data_dir.clone(),
@@ -343,7 +343,7 @@ async fn dev(args: DevArgs) -> ExitCode {
             Err(error) => return failure(&error),
         };
         let options = DynamoDbLocalOptions {
-            full_jit: false,
+            steady_state: false,
             jar_dir,
             port: Some(args.dynamodb_port),
             data_dir: args.data_dir.clone(),

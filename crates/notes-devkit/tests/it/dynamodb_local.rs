@@ -59,7 +59,7 @@ fn the_jar_is_installed_where_find_jar_dir_looks() -> anyhow::Result<()> {
 #[test]
 fn a_missing_jar_is_an_error_that_says_how_to_install_it() {
     let options = DynamoDbLocalOptions {
-        full_jit: false,
+        steady_state: false,
         jar_dir: PathBuf::from("/nonexistent/dynamodb-local"),
         port: None,
         data_dir: None,
@@ -89,7 +89,7 @@ async fn a_persistent_instance_keeps_its_data_in_the_data_dir_and_stops_on_drop(
         std::env::temp_dir().join(format!("notes-devkit-it-{}", uuid::Uuid::new_v4().simple())),
     );
     let options = DynamoDbLocalOptions {
-        full_jit: false,
+        steady_state: false,
         jar_dir: find_jar_dir()?,
         port: None,
         data_dir: Some(data_dir.0.join("created-on-demand")),
@@ -116,6 +116,22 @@ async fn a_persistent_instance_keeps_its_data_in_the_data_dir_and_stops_on_drop(
 
     tokio::task::spawn_blocking(move || drop(dynamodb_local)).await?;
     assert!(wait_until_closed(port), "port {port} still open after drop");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_benchmark_tuning_starts_and_serves() -> anyhow::Result<()> {
+    // The JVM flags of `steady_state` (heap and young generation sizes must agree) are only used
+    // by `make bench`; a bad combination would stop java before it listens.
+    let options = DynamoDbLocalOptions {
+        steady_state: true,
+        ..DynamoDbLocalOptions::in_memory()?
+    };
+    let dynamodb_local =
+        tokio::task::spawn_blocking(move || DynamoDbLocal::start(&options)).await??;
+    let client = client_for_endpoint(dynamodb_local.endpoint()).await;
+    assert!(client.list_tables().send().await?.table_names().is_empty());
+    tokio::task::spawn_blocking(move || drop(dynamodb_local)).await?;
     Ok(())
 }
 
