@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
-use notes_devkit::runtime_api::LambdaSandbox;
 use notes_devkit::tables::template_path;
 use notes_devkit::testing::{TestTables, fresh_tables_at};
 use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, workspace_root};
@@ -444,14 +443,11 @@ async fn cost_point(
     const POSTS: usize = 20;
     let sandbox = subject.start().await?;
     // The first post pays for connections; it is not counted.
-    invoke(&sandbox, &subject.event).await?;
+    subject.invoke(&sandbox).await?;
     let _ = proxy.take();
     let mut latencies = Vec::with_capacity(POSTS);
     for _ in 0..POSTS {
-        let invocation = invoke(&sandbox, &subject.event).await?;
-        if !succeeded(&invocation.outcome) {
-            return Err(format!("{}: {:?}", subject.label(), invocation.outcome));
-        }
+        let invocation = subject.invoke(&sandbox).await?;
         latencies.push(invocation.duration.as_secs_f64() * 1_000.0);
     }
     let usage = proxy.take();
@@ -464,13 +460,6 @@ async fn cost_point(
         calls_per_post: usage.total_calls() as f64 / POSTS as f64,
         usage,
     })
-}
-
-async fn invoke(
-    sandbox: &LambdaSandbox,
-    event: &Value,
-) -> Result<notes_devkit::runtime_api::Invocation, String> {
-    sandbox.invoke(event).await.map_err(|e| e.to_string())
 }
 
 /// `count` posts at once over `sandboxes` warm processes; the number acknowledged with a 201.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
+use notes_devkit::runtime_api::{Invocation, LambdaSandbox, Outcome};
 use serde_json::Value;
 
 /// One implementation of one function, ready to be started.
@@ -32,6 +32,25 @@ impl Subject {
         LambdaSandbox::start_with_args(&self.program, &self.args, &self.env)
             .await
             .map_err(|e| format!("{}: {e}", self.label()))
+    }
+
+    /// One invocation of this subject's event that must succeed; a failure stops the benchmark
+    /// with the function's output, since its figures would mean nothing.
+    pub(crate) async fn invoke(&self, sandbox: &LambdaSandbox) -> Result<Invocation, String> {
+        let invocation = sandbox
+            .invoke(&self.event)
+            .await
+            .map_err(|e| format!("{}: {e}", self.label()))?;
+        if succeeded(&invocation.outcome) {
+            Ok(invocation)
+        } else {
+            Err(format!(
+                "{}: the invocation failed: {:?}\n{}",
+                self.label(),
+                invocation.outcome,
+                sandbox.logs()
+            ))
+        }
     }
 }
 
@@ -100,18 +119,7 @@ pub(crate) async fn measure_all(
     for _ in 0..cold_runs {
         for (subject, measurement) in subjects.iter().zip(&mut measurements) {
             let sandbox = subject.start().await?;
-            let invocation = sandbox
-                .invoke(&subject.event)
-                .await
-                .map_err(|e| format!("{}: {e}", subject.label()))?;
-            if !succeeded(&invocation.outcome) {
-                return Err(format!(
-                    "{}: the first invocation failed: {:?}\n{}",
-                    subject.label(),
-                    invocation.outcome,
-                    sandbox.logs()
-                ));
-            }
+            subject.invoke(&sandbox).await?;
             measurement
                 .cold_start_ms
                 .push(sandbox.cold_start().map(ms).unwrap_or_default());
@@ -131,10 +139,7 @@ pub(crate) async fn measure_all(
         let sandbox = subject.start().await?;
         // Warm-up, as a sandbox that has served a few requests (connection pools, lazy statics).
         for _ in 0..10 {
-            sandbox
-                .invoke(&subject.event)
-                .await
-                .map_err(|e| format!("{}: {e}", subject.label()))?;
+            subject.invoke(&sandbox).await?;
         }
         sandboxes.push(sandbox);
     }
@@ -145,17 +150,7 @@ pub(crate) async fn measure_all(
             subjects.iter().zip(&sandboxes).zip(&mut measurements)
         {
             for _ in 0..block {
-                let invocation = sandbox
-                    .invoke(&subject.event)
-                    .await
-                    .map_err(|e| format!("{}: {e}", subject.label()))?;
-                if !succeeded(&invocation.outcome) {
-                    return Err(format!(
-                        "{}: a warm invocation failed: {:?}",
-                        subject.label(),
-                        invocation.outcome
-                    ));
-                }
+                let invocation = subject.invoke(sandbox).await?;
                 measurement.warm_ms.push(ms(invocation.duration));
             }
         }

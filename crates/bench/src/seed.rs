@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, Select, WriteRequest,
+    ScalarAttributeType, WriteRequest,
 };
 use notes_devkit::testing::TestTables;
 
@@ -180,25 +180,11 @@ pub(crate) async fn baseline_posts(client: &Client, table: &str, count: u64) -> 
     batch_write(client, table, items).await
 }
 
-/// Items in a table, counted by a paginated Scan.
+/// Items in a table (see [`notes_devkit::count_items`]).
 pub(crate) async fn count_items(client: &Client, table: &str) -> Result<u64, String> {
-    let mut count = 0_u64;
-    let mut start = None;
-    loop {
-        let output = client
-            .scan()
-            .table_name(table)
-            .select(Select::Count)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| format!("counting {table}: {e}"))?;
-        count += u64::try_from(output.count).unwrap_or_default();
-        match output.last_evaluated_key {
-            Some(key) if !key.is_empty() => start = Some(key),
-            _ => return Ok(count),
-        }
-    }
+    notes_devkit::count_items(client, table)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Runs the kinds of requests the functions make (Query, PutItem, UpdateItem, GetItem, Scan)

@@ -31,7 +31,7 @@ pub use dynamodb_local::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
 pub use error::DevkitError;
 pub use runtime_api::{Invocation, LambdaSandbox, Outcome};
 pub use tables::{
-    TableSpec, client_for_endpoint, create_table, ensure_table, env_var_for_table,
+    TableSpec, client_for_endpoint, count_items, create_table, ensure_table, env_var_for_table,
     load_table_specs, template_path,
 };
 pub use testing::{TestTables, fresh_tables, shared_dynamodb_endpoint};

@@ -317,6 +317,29 @@ pub async fn client_for_endpoint(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
+/// The number of items in `table`, by a paginated `Scan` with `Select: COUNT`: for tests and
+/// benchmarks that must prove what a whole table holds (their tables are small).
+pub async fn count_items(client: &Client, table: &str) -> Result<u64, DevkitError> {
+    let mut count = 0_u64;
+    let mut start = None;
+    loop {
+        let output = client
+            .scan()
+            .table_name(table)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|error| dynamodb_error("Scan", table, error))?;
+        count += u64::try_from(output.count).unwrap_or_default();
+        match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(count),
+        }
+    }
+}
+
 fn dynamodb_error<E>(operation: &'static str, table: &str, error: SdkError<E>) -> DevkitError
 where
     aws_sdk_dynamodb::Error: From<SdkError<E>>,

@@ -371,26 +371,10 @@ async fn throttling_is_a_503_after_the_sdks_retries() {
     }
 }
 
-/// Items in a table, by a full Scan (drill tables are small).
-async fn item_count(tables: &TestTables, logical_id: &str) -> usize {
-    let mut count = 0;
-    let mut start = None;
-    loop {
-        let output = tables
-            .client
-            .scan()
-            .table_name(tables.table(logical_id).unwrap())
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        count += usize::try_from(output.count).unwrap();
-        match output.last_evaluated_key {
-            Some(key) => start = Some(key),
-            None => return count,
-        }
-    }
+async fn item_count(tables: &TestTables, logical_id: &str) -> u64 {
+    notes_devkit::count_items(&tables.client, tables.table(logical_id).unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -473,7 +457,7 @@ async fn retried_creates_with_idempotency_keys_store_each_item_once() {
             "post" => item_count(&tables, "PostsTable").await - 1, // less the id counter
             _ => item_count(&tables, "NotesTable").await,
         };
-        assert_eq!(stored, KEYS, "{route}: one item per key");
+        assert_eq!(stored, KEYS as u64, "{route}: one item per key");
         eprintln!(
             "drill idempotency: {route}: {KEYS} keys x {COPIES} concurrent copies over 4 sandboxes: {fresh} ran, {replayed} replayed at once, {} got 409 in progress and replayed on retry, {KEYS} reuses with another body 422, {stored} items stored",
             in_progress.len()
