@@ -16,7 +16,8 @@ EVENT ?= events/list-notes.json
 # authorizer trusts the local issuer of `make issuer` instead of a Cognito user pool).
 LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,IDEMPOTENCY_TABLE=idempotency,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true,TOKEN_ISSUER=https://local-issuer.invalid/notes-local-pool,JWKS_URL=http://127.0.0.1:$(ISSUER_PORT)/.well-known/jwks.json,USER_POOL_CLIENT_IDS=notes-local-client
 
-.PHONY: help dev setup test dynamodb watch invoke build issuer token fuzz authorize drills bench
+.PHONY: help dev setup test dynamodb watch invoke build deploy issuer token fuzz authorize drills bench \
+	build-AuthorizerFunction build-ListFunction build-CreateUpdateFunction build-DeleteFunction build-PostFunction
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -40,8 +41,24 @@ watch: setup ## Serve the functions on the Lambda Runtime API (cargo lambda watc
 invoke: ## Invoke function FN with the fixture EVENT through `make watch` (e.g. FN=createUpdate EVENT=events/create-note.json)
 	@cargo lambda invoke $(FN) --invoke-port $(INVOKE_PORT) --data-file $(EVENT)
 
-build: setup ## Build each function as sam build does, from its own crate (target/lambda/<function>/bootstrap)
-	@for crate in list create-update delete post authorizer; do (cd crates/$$crate && cargo lambda build --release) || exit 1; done
+build: setup ## cargo lambda build --release (ARCHITECTURE=arm64 adds --arm64): target/lambda/<function>/bootstrap
+	@$(LAMBDA_BUILD)
+
+deploy: build ## cargo lambda build --release && sam deploy (the README's deploy flow)
+	@sam deploy $(if $(filter arm64,$(ARCHITECTURE)),--parameter-overrides Architecture=arm64)
+
+# `sam build` and `sam sync` (template.yaml: BuildMethod makefile, run in this directory) call
+# build-<LogicalId> with ARTIFACTS_DIR set. Each target runs the same `cargo lambda build` as the
+# deploy flow (after the first, a no-op) and copies that one function's bootstrap, so both paths
+# deploy the very same binaries. Set ARCHITECTURE=arm64 when the stack's Architecture is arm64.
+LAMBDA_BUILD = cargo lambda build --release $(if $(filter arm64,$(ARCHITECTURE)),--arm64)
+sam_artifact = $(LAMBDA_BUILD) && cp target/lambda/$(1)/bootstrap "$(ARTIFACTS_DIR)/bootstrap"
+
+build-AuthorizerFunction: ; $(call sam_artifact,authorizer)
+build-ListFunction: ; $(call sam_artifact,list)
+build-CreateUpdateFunction: ; $(call sam_artifact,createUpdate)
+build-DeleteFunction: ; $(call sam_artifact,delete)
+build-PostFunction: ; $(call sam_artifact,post)
 
 issuer: ## Serve the local issuer's JWKS (a Cognito stand-in) on ISSUER_PORT; keys in .local/issuer
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- issuer --port $(ISSUER_PORT)

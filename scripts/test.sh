@@ -52,8 +52,8 @@ scripts/smoke-dev.sh
 step "README local path: make dynamodb, make watch, make invoke"
 scripts/smoke-local-invoke.sh
 
-step "sam build (release binaries, as deployed)"
-scripts/sam-build-check.sh
+step "deploy packages: cargo lambda build / sam build, then sam package into moto's S3, every zip opened"
+scripts/package-check.sh
 
 step "fuzzing (bounded): make fuzz with FUZZ_SECONDS=${FUZZ_SECONDS:-30}"
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh

@@ -102,6 +102,14 @@ def api_routes(template):
     return routes
 
 
+def function_binary(function):
+    """The binary a function deploys: its CodeUri is cargo lambda's output, target/lambda/<binary>/."""
+    code_uri = function["Properties"]["CodeUri"]
+    match = re.fullmatch(r"target/lambda/([A-Za-z0-9_-]+)/?", code_uri)
+    assert match, f"CodeUri {code_uri!r} is not cargo lambda's output directory target/lambda/<binary>/"
+    return match.group(1)
+
+
 def cargo_binaries():
     """{binary name: crate directory} for every [[bin]] of the workspace's crates."""
     binaries = {}

@@ -3,7 +3,7 @@ review of the deployed stack would look for."""
 
 import re
 
-from conftest import ROOT, api_routes, cargo_binaries, env_vars_read, functions, sam_transform
+from conftest import ROOT, api_routes, cargo_binaries, env_vars_read, function_binary, functions, sam_transform
 
 # The DynamoDB actions each function's code performs (see crates/notes-dynamodb), per table: its
 # policy must grant exactly these, on these tables only.
@@ -114,7 +114,7 @@ def test_each_function_may_only_do_what_it_does_on_its_own_tables(transformed):
 def test_environment_matches_what_each_binary_reads(template):
     binaries = cargo_binaries()
     for name, function in functions(template).items():
-        binary = function["Metadata"]["BuildProperties"]["Binary"]
+        binary = function_binary(function)
         required, optional = env_vars_read(binaries[binary])
         variables = set(function["Properties"].get("Environment", {}).get("Variables", {}))
         assert required - LAMBDA_PROVIDED <= variables, f"{name}: {sorted(required - variables)} not set"
@@ -130,19 +130,24 @@ def test_functions_are_built_and_run_as_designed(template):
     assert globals_["Tracing"] == "Active"
     assert globals_["LoggingConfig"]["LogFormat"] == "JSON"
     used = set()
+    makefile = (ROOT / "Makefile").read_text()
     for name, function in functions(template).items():
-        assert function["Metadata"]["BuildMethod"] == "rust-cargolambda", name
-        assert function["Metadata"]["BuildProperties"]["Binary"] in binaries, f"{name}: no such binary"
-        binary = function["Metadata"]["BuildProperties"]["Binary"]
+        # CodeUri is what `cargo lambda build --release` writes, so `sam deploy` uploads a binary;
+        # `sam build` runs the root Makefile's build-<LogicalId>, which copies that same binary.
+        binary = function_binary(function)
+        assert binary in binaries, f"{name}: no such binary"
         used.add(binary)
-        # Built from its own crate: cargo resolves that crate's features alone.
-        assert ROOT / function["Properties"]["CodeUri"] == binaries[binary], f"{name}: CodeUri"
+        assert function["Metadata"] == {"BuildMethod": "makefile", "ContextPath": ".", "WorkingDirectory": "."}, name
+        target = re.search(rf"^build-{name}:(.*)$", makefile, re.MULTILINE)
+        assert target, f"{name}: the Makefile has no build-{name} target for sam build"
+        assert target.group(1).strip() == f"; $(call sam_artifact,{binary})", f"build-{name} copies another binary"
         props = function["Properties"]
         timeout = props.get("Timeout", globals_["Timeout"])
         assert 3 <= timeout <= 29, f"{name}: timeout {timeout} s (the SDK needs 6 s, API Gateway gives 29)"
         assert props.get("LoggingConfig", globals_["LoggingConfig"])["LogFormat"] == "JSON"
         assert "LogGroup" in props.get("LoggingConfig", {}), f"{name}: log group with retention"
     assert used == set(binaries), "every function binary is deployed, and nothing else"
+    assert 'cp target/lambda/$(1)/bootstrap "$(ARTIFACTS_DIR)/bootstrap"' in makefile
 
 
 def test_functions_read_tls_roots_from_one_bundle(template):

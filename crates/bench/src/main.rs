@@ -132,7 +132,13 @@ fn rust_subject(
         function,
         runtime: "Rust",
         binary_bytes: file_size(&program),
-        zip_bytes: file_size(&dir.join("bootstrap.zip")),
+        // scripts/bench.sh zips apart from target/lambda, which `sam deploy` uploads as it is.
+        zip_bytes: file_size(
+            &workspace_root()
+                .join("target/lambda-zip")
+                .join(binary)
+                .join("bootstrap.zip"),
+        ),
         program,
         args: Vec::new(),
         env,

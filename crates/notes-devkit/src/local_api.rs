@@ -41,7 +41,7 @@ pub struct Route {
     pub path: String,
     /// Logical id of the function serving it.
     pub function: String,
-    /// The Cargo binary of that function (`Metadata.BuildProperties.Binary`).
+    /// The Cargo binary of that function (the last part of its `CodeUri`, `target/lambda/<binary>/`).
     pub binary: String,
 }
 
@@ -69,6 +69,20 @@ struct Template {
 
 fn unquote(value: &str) -> String {
     value.trim().trim_matches('\'').to_owned()
+}
+
+/// The Cargo binary a function of the template runs. Its `CodeUri` is where `cargo lambda build`
+/// leaves that binary (`target/lambda/<binary>/`), so the directory name is the binary's name.
+fn function_binary(resource: &serde_yaml_ng::Value) -> Option<String> {
+    let code_uri = text(resource, &["Properties", "CodeUri"])?;
+    let binary = code_uri
+        .strip_prefix("target/lambda/")?
+        .trim_end_matches('/');
+    let valid = !binary.is_empty()
+        && binary
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    valid.then(|| binary.to_owned())
 }
 
 fn text(value: &serde_yaml_ng::Value, path: &[&str]) -> Option<String> {
@@ -105,10 +119,11 @@ impl ApiSpec {
         for (name, resource) in &template.resources {
             match text(resource, &["Type"]).as_deref() {
                 Some("AWS::Serverless::Function") => {
-                    let binary = text(resource, &["Metadata", "BuildProperties", "Binary"])
-                        .ok_or_else(|| {
-                            invalid(format!("{name} has no Metadata.BuildProperties.Binary"))
-                        })?;
+                    let binary = function_binary(resource).ok_or_else(|| {
+                        invalid(format!(
+                            "{name}: CodeUri is not cargo lambda's output, target/lambda/<binary>/"
+                        ))
+                    })?;
                     if let Some(events) = resource
                         .get("Properties")
                         .and_then(|p| p.get("Events"))
@@ -178,10 +193,10 @@ impl ApiSpec {
         let authorizer_binary = template
             .resources
             .get(&authorizer_function)
-            .and_then(|r| text(r, &["Metadata", "BuildProperties", "Binary"]))
+            .and_then(function_binary)
             .ok_or_else(|| {
                 invalid(format!(
-                    "authorizer {authorizer_function} has no Metadata.BuildProperties.Binary"
+                    "authorizer {authorizer_function}: CodeUri is not target/lambda/<binary>/"
                 ))
             })?;
         Ok(Self {
