@@ -4,7 +4,7 @@
 SHELL := /usr/bin/env bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-PORT ?= 3000
+PORT ?= 4000
 DYNAMODB_PORT ?= 8000
 DYNAMODB_DATA ?= .local/dynamodb
 INVOKE_PORT ?= 9000
@@ -22,9 +22,9 @@ LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,IDEMPOTENCY_TABLE=idempotency,A
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-dev: setup ## Run the whole backend locally on 127.0.0.1:PORT (IN_MEMORY=1, API_KEY=..., CACHE_TTL=...)
+dev: setup ## Run the whole backend locally on 127.0.0.1:PORT (IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) --issuer-port $(ISSUER_PORT) \
-		$(if $(IN_MEMORY),--in-memory,--data-dir $(DYNAMODB_DATA)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL))
+		$(if $(IN_MEMORY),--in-memory,--data-dir $(DYNAMODB_DATA)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
 
 setup: ## Install the development tools (.venv, node_modules, rustup components)
 	@scripts/setup.sh

@@ -40,7 +40,7 @@ code = re.search(r"```sh\n(.*?)```", block, re.S).group(1)
 print("set -euo pipefail")
 checked = 0
 for number, line in enumerate(code.splitlines(), 1):
-    line = line.replace("http://127.0.0.1:3000", f"http://127.0.0.1:{port}")
+    line = line.replace("http://127.0.0.1:4000", f"http://127.0.0.1:{port}")
     expect = re.search(r"#\s*(\d{3})\b[^'\"]*$", line)
     if line.lstrip().startswith("curl") and expect:
         command = line[: expect.start()].rstrip()

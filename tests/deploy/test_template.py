@@ -201,9 +201,20 @@ def test_cors_on_success_errors_and_preflight(transformed, template):
     body = rest_api_body(transformed)
     for path in body["paths"]:
         assert "options" in body["paths"][path], f"no preflight for {path}"
+    # A browser script can read ETag (versions), Location, Link (the next page), Retry-After and
+    # Idempotent-Replayed only if they are exposed: on API Gateway's own errors as on ours.
+    exposed = "'ETag, Location, Link, Retry-After, Idempotent-Replayed'"
+    for response in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert api["GatewayResponses"][response]["ResponseParameters"]["Headers"]["Access-Control-Expose-Headers"] == exposed
+    allowed_headers = {h.strip().lower() for h in api["Cors"]["AllowHeaders"].strip("'").split(",")}
+    # Every header the labs' client and ours send.
+    assert {"authorization", "content-type", "if-match", "idempotency-key", "x-api-key"} <= allowed_headers
     for name, function in functions(template).items():
         if function["Properties"].get("Events"):
-            assert function["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGIN"] == {"Ref": "AllowedOrigin"}, name
+            assert function["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGINS"] == {"Ref": "AllowedOrigin"}, name
+    # The functions expose the same list (crates/notes-http/src/cors.rs).
+    cors_source = (ROOT / "crates/notes-http/src/cors.rs").read_text()
+    assert f'EXPOSED_HEADERS: &str = "{exposed.strip(chr(39))}"' in cors_source
 
 
 def test_bodies_are_validated_against_models(transformed):

@@ -1,14 +1,15 @@
-//! The `createUpdate` function: `POST /notes`. Without `NoteId` it creates a note under a new,
-//! time-ordered id; with `NoteId` it creates or replaces the caller's note of that id, as the
-//! labs' clients expect. A version (`If-Match` or `"Version"`) makes the write conditional. An
-//! `Idempotency-Key` makes a retried create return the first attempt's note instead of a second.
+//! The `createUpdate` function: `POST /notes`. Without `NoteId` it creates a note under a new
+//! integer id (the labs' client edits by `parseInt(NoteId)`); with `NoteId` it creates or
+//! replaces the caller's note of that id, as the labs' clients expect. A version (`If-Match` or
+//! `"Version"`) makes the write conditional. An `Idempotency-Key` makes a retried create return
+//! the first attempt's note instead of a second.
 
 use std::fmt;
 use std::time::Duration;
 
 use notes_domain::{
-    Expectation, IdempotencyStore, NoteId, NoteText, NoteWrite, NoteWriter, StoreError, Timestamp,
-    UserId, Version,
+    Expectation, IdempotencyStore, NewNote, NoteId, NoteText, NoteWrite, NoteWriter, StoreError,
+    Timestamp, UserId, Version,
 };
 use notes_http::http::{HeaderValue, Method, StatusCode, header};
 use notes_http::{
@@ -122,69 +123,71 @@ pub async fn handle<S: NoteWriter, I: IdempotencyStore>(
         }
         (h, b) => h.or(b),
     };
-    let (note_id, expectation) = match (body.note_id, expected) {
-        (None, None) => (None, Expectation::Absent),
+    let target = match (body.note_id, expected) {
+        (None, None) => Target::New,
         (None, Some(_)) => {
             return Err(ApiError::BadRequest(
                 "a version only makes sense with the NoteId of the note to update".into(),
             ));
         }
-        (Some(id), None) => (Some(NoteId::parse(&id)?), Expectation::Anything),
-        (Some(id), Some(version)) => (Some(NoteId::parse(&id)?), Expectation::AtVersion(version)),
+        (Some(id), None) => Target::Given(NoteId::parse(&id)?, Expectation::Anything),
+        (Some(id), Some(version)) => {
+            Target::Given(NoteId::parse(&id)?, Expectation::AtVersion(version))
+        }
     };
     let fingerprint = Fingerprint {
-        note_id: note_id.as_ref().map(NoteId::as_str),
+        note_id: match &target {
+            Target::New => None,
+            Target::Given(id, _) => Some(id.as_str()),
+        },
         note: text.as_str(),
         version: expected.map(Version::get),
     };
-    let write = write_note(
-        store,
-        &request,
-        user_id.clone(),
-        note_id.clone(),
-        text.clone(),
-        expectation,
-    );
+    let write = write_note(store, &request, user_id.clone(), &target, text.clone());
     idempotency
         .run(&request, IDEMPOTENCY_SCOPE, &user_id, &fingerprint, write)
         .await
 }
 
-/// The write itself; a new note's id is drawn here, so that a replayed create returns the id of
-/// the first attempt rather than drawing another.
+/// Which note a request writes.
+enum Target {
+    /// A new note under an id the store draws.
+    New,
+    /// The caller's note of this id, as the expectation allows.
+    Given(NoteId, Expectation),
+}
+
+/// The write itself; a new note's id is drawn here (by the store), so that a replayed create
+/// returns the id of the first attempt rather than drawing another.
 async fn write_note<S: NoteWriter>(
     store: &S,
     request: &Request,
     user_id: UserId,
-    note_id: Option<NoteId>,
+    target: &Target,
     text: NoteText,
-    expectation: Expectation,
 ) -> Result<Response<Body>, ApiError> {
-    let note_id = note_id.unwrap_or_else(NoteId::generate);
-    tracing::debug!(note_id = %note_id, "writing note");
-    let write = NoteWrite {
-        user_id,
-        note_id: note_id.clone(),
-        text,
-        expectation,
-        now: Timestamp::now(),
-    };
-    let note = match store.put_note(write).await {
-        Ok(note) => note,
-        Err(StoreError::VersionConflict { current }) => {
-            let expected = match expectation {
-                Expectation::AtVersion(version) => version.to_string(),
-                _ => "none".into(),
+    let now = Timestamp::now();
+    let note = match target {
+        Target::New => store.create_note(NewNote { user_id, text, now }).await?,
+        Target::Given(note_id, expectation) => {
+            tracing::debug!(note_id = %note_id, "writing note");
+            let write = NoteWrite {
+                user_id,
+                note_id: note_id.clone(),
+                text,
+                expectation: *expectation,
+                now,
             };
-            return Err(ApiError::Conflict(match current {
-                Some(current) => format!(
-                    "note {note_id} is at version {current}, not {expected}: read it again and retry"
-                ),
-                None => format!("you have no note with NoteId {note_id} at version {expected}"),
-            }));
+            match store.put_note(write).await {
+                Ok(note) => note,
+                Err(StoreError::VersionConflict { current }) => {
+                    return Err(conflict(note_id, *expectation, current));
+                }
+                Err(err) => return Err(err.into()),
+            }
         }
-        Err(err) => return Err(err.into()),
     };
+    tracing::debug!(note_id = %note.note_id, "note written");
 
     let created = note.version == Version::FIRST;
     let status = if created {
@@ -200,6 +203,20 @@ async fn write_note<S: NoteWriter>(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// The 409 of a versioned write whose version did not match.
+fn conflict(note_id: &NoteId, expectation: Expectation, current: Option<Version>) -> ApiError {
+    let expected = match expectation {
+        Expectation::AtVersion(version) => version.to_string(),
+        _ => "none".into(),
+    };
+    ApiError::Conflict(match current {
+        Some(current) => format!(
+            "note {note_id} is at version {current}, not {expected}: read it again and retry"
+        ),
+        None => format!("you have no note with NoteId {note_id} at version {expected}"),
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,11 @@
 //! The local API: the backend on loopback as API Gateway serves it. Routes, CORS and the stage
 //! come from `template.yaml`; every request runs through the `authorizer` binary (with API
 //! Gateway's per-token result cache) and, when allowed, becomes the REST proxy event that the
-//! function binary receives through the Lambda Runtime API, exactly as deployed.
+//! function binary receives through the Lambda Runtime API, exactly as deployed. It serves at
+//! the root, as a custom domain mapped to the stage would (`/notes`, not `/Prod/notes`), and
+//! describes the request the way API Gateway does (`Host`, `X-Forwarded-*`,
+//! `requestContext.path`), so that the URLs a function builds from them (`Location`, `Link`)
+//! lead back here.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -19,6 +23,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::task::JoinHandle;
+
+use notes_http::AllowedOrigins;
 
 use crate::DevkitError;
 use crate::gateway::{AuthorizerDecision, decide};
@@ -313,9 +319,17 @@ pub struct LocalApiConfig {
     pub api_key: Option<String>,
     /// Authorizer result cache per token; zero disables it.
     pub authorizer_cache_ttl: Duration,
-    /// Overrides the template's `AllowedOrigin` default.
+    /// The web origins allowed to read responses (`*` or comma-separated), overriding the
+    /// template's `AllowedOrigin` default: the functions get it as `ALLOWED_ORIGINS`, and the
+    /// gateway's own answers (preflight, 401/403/413/502) echo a listed request origin the same
+    /// way.
     pub allowed_origin: Option<String>,
 }
+
+/// Marks a response the gateway made itself (not a function's), which gets its CORS headers
+/// in `serve`, where the request's `Origin` is known.
+#[derive(Debug, Clone, Copy)]
+struct GatewayAnswer;
 
 struct CachedDecision {
     outcome: Outcome,
@@ -324,7 +338,9 @@ struct CachedDecision {
 
 struct Gateway {
     spec: ApiSpec,
-    allowed_origin: HeaderValue,
+    /// Where the API listens: the `Host` of a request that names none (HTTP/1.0).
+    address: SocketAddr,
+    allowed_origins: AllowedOrigins,
     api_key: Option<String>,
     cache_ttl: Duration,
     cache: Mutex<HashMap<String, CachedDecision>>,
@@ -354,11 +370,10 @@ impl LocalApi {
             .allowed_origin
             .clone()
             .unwrap_or_else(|| config.spec.allowed_origin.clone());
-        let allowed_origin = HeaderValue::from_str(&origin).map_err(|_| {
-            DevkitError::LocalApi(format!("allowed origin {origin:?} is not a header value"))
-        })?;
+        let allowed_origins = AllowedOrigins::parse("ALLOWED_ORIGINS", &origin)
+            .map_err(|e| DevkitError::LocalApi(format!("allowed origins: {e}")))?;
         let mut function_env = config.function_env.clone();
-        function_env.push(("ALLOWED_ORIGIN".into(), origin.clone()));
+        function_env.push(("ALLOWED_ORIGINS".into(), origin.clone()));
         let authorizer = LambdaSandbox::start(
             &config.binaries_dir.join(&config.spec.authorizer_binary),
             &config.authorizer_env,
@@ -373,15 +388,6 @@ impl LocalApi {
                 functions.insert(route.binary.clone(), sandbox);
             }
         }
-        let gateway = Arc::new(Gateway {
-            spec: config.spec,
-            allowed_origin,
-            api_key: config.api_key,
-            cache_ttl: config.authorizer_cache_ttl,
-            cache: Mutex::new(HashMap::new()),
-            authorizer,
-            functions,
-        });
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
             .await
             .map_err(|e| {
@@ -390,6 +396,16 @@ impl LocalApi {
         let address = listener
             .local_addr()
             .map_err(|e| DevkitError::LocalApi(format!("no local address: {e}")))?;
+        let gateway = Arc::new(Gateway {
+            spec: config.spec,
+            address,
+            allowed_origins,
+            api_key: config.api_key,
+            cache_ttl: config.authorizer_cache_ttl,
+            cache: Mutex::new(HashMap::new()),
+            authorizer,
+            functions,
+        });
         let app = Router::new()
             .fallback(serve)
             .with_state(Arc::clone(&gateway));
@@ -442,18 +458,14 @@ impl Drop for LocalApi {
     }
 }
 
-fn gateway_error(gateway: &Gateway, status: StatusCode, message: &str) -> Response {
+fn gateway_error(status: StatusCode, message: &str) -> Response {
     let mut response = Response::new(Body::from(json!({ "message": message }).to_string()));
     *response.status_mut() = status;
+    response.extensions_mut().insert(GatewayAnswer);
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
-    );
-    // The template's GatewayResponses add the CORS origin to API Gateway's own 4XX/5XX.
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        gateway.allowed_origin.clone(),
     );
     headers.insert(
         HeaderName::from_static("x-amzn-errortype"),
@@ -476,7 +488,15 @@ async fn serve(
     let request_id = uuid::Uuid::new_v4().to_string();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let (response, route) = handle(&gateway, peer, request, &request_id).await;
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let (mut response, route) = handle(&gateway, peer, request, &request_id).await;
+    // The functions add their own CORS headers (ALLOWED_ORIGINS); the gateway's own answers get
+    // them here, as the template's GatewayResponses and CORS preflight add them in AWS.
+    if response.extensions().get::<GatewayAnswer>().is_some() {
+        gateway
+            .allowed_origins
+            .apply(origin.as_ref(), response.headers_mut());
+    }
     // One line per request, as API Gateway's access log: never the token, never the body.
     let line = json!({
         "requestId": request_id,
@@ -508,11 +528,7 @@ async fn handle(
         // What API Gateway answers for a method or path it does not have.
         RouteMatch::PathOnly | RouteMatch::None => {
             return (
-                gateway_error(
-                    gateway,
-                    StatusCode::FORBIDDEN,
-                    "Missing Authentication Token",
-                ),
+                gateway_error(StatusCode::FORBIDDEN, "Missing Authentication Token"),
                 None,
             );
         }
@@ -522,7 +538,7 @@ async fn handle(
         Ok(body) => body,
         Err(_) => {
             return (
-                gateway_error(gateway, StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long"),
+                gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long"),
                 Some(route_name),
             );
         }
@@ -537,7 +553,7 @@ async fn handle(
         .to_owned();
     if token.is_empty() {
         return (
-            gateway_error(gateway, StatusCode::UNAUTHORIZED, "Unauthorized"),
+            gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized"),
             Some(route_name),
         );
     }
@@ -552,11 +568,7 @@ async fn handle(
         Err(error) => {
             tracing::error!(%error, "authorizer invocation failed");
             return (
-                gateway_error(
-                    gateway,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal server error",
-                ),
+                gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
                 Some(route_name),
             );
         }
@@ -565,14 +577,13 @@ async fn handle(
         AuthorizerDecision::Allow(context) => context,
         AuthorizerDecision::Unauthorized => {
             return (
-                gateway_error(gateway, StatusCode::UNAUTHORIZED, "Unauthorized"),
+                gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized"),
                 Some(route_name),
             );
         }
         AuthorizerDecision::Deny => {
             return (
                 gateway_error(
-                    gateway,
                     StatusCode::FORBIDDEN,
                     "User is not authorized to access this resource with an explicit deny",
                 ),
@@ -584,7 +595,7 @@ async fn handle(
         let given = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
         if given != Some(expected.as_str()) {
             return (
-                gateway_error(gateway, StatusCode::FORBIDDEN, "Forbidden"),
+                gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
                 Some(route_name),
             );
         }
@@ -603,11 +614,7 @@ async fn handle(
     );
     let Some(function) = gateway.functions.get(&route.binary) else {
         return (
-            gateway_error(
-                gateway,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal server error",
-            ),
+            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
             Some(route_name),
         );
     };
@@ -622,9 +629,8 @@ async fn handle(
         }
     };
     // A function error or an unreadable response is API Gateway's 502.
-    let response = response.unwrap_or_else(|| {
-        gateway_error(gateway, StatusCode::BAD_GATEWAY, "Internal server error")
-    });
+    let response =
+        response.unwrap_or_else(|| gateway_error(StatusCode::BAD_GATEWAY, "Internal server error"));
     (response, Some(route_name))
 }
 
@@ -661,11 +667,8 @@ async fn authorize(
 
 fn preflight(gateway: &Gateway) -> Response {
     let mut response = Response::new(Body::empty());
+    response.extensions_mut().insert(GatewayAnswer);
     let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        gateway.allowed_origin.clone(),
-    );
     for (name, value) in [
         (
             header::ACCESS_CONTROL_ALLOW_METHODS,
@@ -712,6 +715,32 @@ fn proxy_event(
                 multi_headers.insert(name.as_str().to_owned(), json!([value]));
             }
         }
+    }
+    // What API Gateway adds: the host the client called, the scheme and port it used, its
+    // address at the end of X-Forwarded-For. The client's own X-Forwarded-Proto/-Port are
+    // replaced, as API Gateway replaces them. (Names are lower case like every copied header,
+    // so that each replaces the client's value instead of joining it.)
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| gateway.address.to_string(), str::to_owned);
+    let forwarded_for = match parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(given) => format!("{given}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    for (name, value) in [
+        ("host", host.clone()),
+        ("x-forwarded-proto", "http".to_owned()),
+        ("x-forwarded-port", gateway.address.port().to_string()),
+        ("x-forwarded-for", forwarded_for),
+    ] {
+        headers.insert(name.to_owned(), Value::from(value.clone()));
+        multi_headers.insert(name.to_owned(), json!([value]));
     }
     let mut query = Map::new();
     let mut multi_query: Map<String, Value> = Map::new();
@@ -775,7 +804,10 @@ fn proxy_event(
             "requestId": request_id,
             "requestTimeEpoch": now.as_millis() as u64,
             "identity": { "sourceIp": source_ip, "userAgent": user_agent, "apiKey": api_key },
-            "path": format!("/{}{}", gateway.spec.stage, path),
+            "domainName": host,
+            // The path as the client called it: API Gateway puts the stage here on its
+            // execute-api domain, and not on a custom domain, which is what this server is.
+            "path": path,
             "resourcePath": route.path,
             "httpMethod": route.method,
             "apiId": API_ID,

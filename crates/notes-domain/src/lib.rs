@@ -2,6 +2,7 @@
 //! functions depend on. Nothing here knows about AWS, Lambda or HTTP.
 
 mod error;
+mod generated_ids;
 mod idempotency;
 mod note;
 mod page;
@@ -14,10 +15,11 @@ mod user;
 pub mod testing;
 
 pub use error::{StoreError, ValidationError};
+pub use generated_ids::{MAX_SAFE_INTEGER, NoteIdSource, TimeAndRandomIds, time_and_random_id};
 pub use idempotency::{
     ClaimOutcome, IdempotencyClaim, IdempotencyKey, IdempotencyStore, RecordedResponse,
 };
-pub use note::{Expectation, Note, NoteId, NoteText, NoteWrite, SearchText, Version};
+pub use note::{Expectation, NewNote, Note, NoteId, NoteText, NoteWrite, SearchText, Version};
 pub use page::{NotePageKey, Page, PageSize, PostPageKey};
 pub use ports::{NoteDeleter, NoteReader, NoteWriter, PostReader, PostWriter};
 pub use post::{NewPost, Post, PostContents, PostId, PostTitle};

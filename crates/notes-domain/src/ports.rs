@@ -5,8 +5,8 @@
 use std::future::Future;
 
 use crate::{
-    NewPost, Note, NoteId, NotePageKey, NoteWrite, Page, PageSize, Post, PostPageKey, SearchText,
-    StoreError, UserId, Version,
+    NewNote, NewPost, Note, NoteId, NotePageKey, NoteWrite, Page, PageSize, Post, PostPageKey,
+    SearchText, StoreError, UserId, Version,
 };
 
 pub trait NoteReader: Send + Sync {
@@ -40,6 +40,10 @@ pub trait NoteWriter: Send + Sync {
     /// Writes the note as the expectation allows and returns it as stored. A failed expectation
     /// is `StoreError::VersionConflict` and changes nothing.
     fn put_note(&self, write: NoteWrite) -> impl Future<Output = Result<Note, StoreError>> + Send;
+
+    /// Stores a new note under an id the store draws, one the user has no note of: an existing
+    /// note is never overwritten. Returns the note as stored, with its id.
+    fn create_note(&self, note: NewNote) -> impl Future<Output = Result<Note, StoreError>> + Send;
 }
 
 pub trait NoteDeleter: Send + Sync {

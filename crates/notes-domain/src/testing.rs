@@ -1,13 +1,51 @@
 //! Test support: a store that refuses every call and counts them, for tests asserting that a
-//! rejected request reads and writes nothing. Compiled only with the `testing` feature.
+//! rejected request reads and writes nothing, and an id source that proposes chosen ids, for
+//! tests of what a store does when a generated id is taken. Compiled only with the `testing`
+//! feature.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::{
-    ClaimOutcome, IdempotencyClaim, IdempotencyStore, NewPost, Note, NoteDeleter, NoteId,
+    ClaimOutcome, IdempotencyClaim, IdempotencyStore, NewNote, NewPost, Note, NoteDeleter, NoteId,
     NotePageKey, NoteReader, NoteWrite, NoteWriter, Page, PageSize, Post, PostPageKey, PostReader,
     PostWriter, RecordedResponse, SearchText, StoreError, UserId, Version,
 };
+use crate::{NoteIdSource, TimeAndRandomIds, Timestamp};
+
+/// Proposes the given ids in order, then whatever `TimeAndRandomIds` draws; counts proposals.
+#[derive(Debug, Default)]
+pub struct ScriptedNoteIds {
+    script: Mutex<VecDeque<NoteId>>,
+    proposed: AtomicUsize,
+}
+
+impl ScriptedNoteIds {
+    pub fn new(ids: impl IntoIterator<Item = NoteId>) -> Self {
+        Self {
+            script: Mutex::new(ids.into_iter().collect()),
+            proposed: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many ids the store asked for.
+    pub fn proposed(&self) -> usize {
+        self.proposed.load(Ordering::SeqCst)
+    }
+}
+
+impl NoteIdSource for ScriptedNoteIds {
+    fn candidate(&self, now: Timestamp) -> NoteId {
+        self.proposed.fetch_add(1, Ordering::SeqCst);
+        let scripted = self
+            .script
+            .lock()
+            .ok()
+            .and_then(|mut script| script.pop_front());
+        scripted.unwrap_or_else(|| TimeAndRandomIds.candidate(now))
+    }
+}
 
 /// Implements every port; every call fails and is counted.
 #[derive(Debug, Default)]
@@ -54,6 +92,9 @@ impl NoteReader for UntouchableStore {
 
 impl NoteWriter for UntouchableStore {
     async fn put_note(&self, _: NoteWrite) -> Result<Note, StoreError> {
+        self.refuse()
+    }
+    async fn create_note(&self, _: NewNote) -> Result<Note, StoreError> {
         self.refuse()
     }
 }

@@ -13,5 +13,5 @@ pub use client::{
     CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, client_from_env,
 };
 pub use idempotency::DynamoIdempotency;
-pub use notes::DynamoNotes;
+pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes};
 pub use posts::DynamoPosts;

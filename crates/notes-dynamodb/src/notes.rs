@@ -2,13 +2,15 @@
 //! `CreatedAtIndex` local secondary index for newest-first listing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use notes_domain::{
-    Expectation, Note, NoteDeleter, NoteId, NotePageKey, NoteReader, NoteText, NoteWrite,
-    NoteWriter, Page, PageSize, SearchText, StoreError, Timestamp, UserId, Version,
+    Expectation, NewNote, Note, NoteDeleter, NoteId, NoteIdSource, NotePageKey, NoteReader,
+    NoteText, NoteWrite, NoteWriter, Page, PageSize, SearchText, StoreError, TimeAndRandomIds,
+    Timestamp, UserId, Version,
 };
 use serde::{Deserialize, Serialize};
 
@@ -21,14 +23,27 @@ const SEARCH_QUERY_LIMIT: i32 = 100;
 /// Queries per search request: bounds the latency and read cost of one request whatever the
 /// data; when it is reached the caller gets fewer matches and a `next` cursor to continue.
 const SEARCH_MAX_QUERIES: usize = 5;
+/// Ids drawn per create before giving up. A draw collides with one of the user's notes about
+/// once in a thousand creates in the same millisecond (or after a client chose that number), so
+/// five collisions in a row mean a broken id source, not bad luck.
+pub const CREATE_MAX_ATTEMPTS: usize = 5;
 
 type Item = HashMap<String, AttributeValue>;
+
+/// Every id drawn for a create was taken: the id source is broken (a constant, a stuck clock
+/// with no randomness), since chance alone practically never collides this often.
+#[derive(Debug, thiserror::Error)]
+#[error("no free note id after {0} draws")]
+struct NoFreeNoteId(usize);
 
 /// The notes table, as read and written by the functions.
 #[derive(Debug, Clone)]
 pub struct DynamoNotes {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Where the ids of notes created without one come from; replaceable so that a test can
+    /// make a draw collide on purpose.
+    note_ids: Arc<dyn NoteIdSource>,
 }
 
 /// The stored shape of a note, with the labs' attribute names.
@@ -85,7 +100,13 @@ impl DynamoNotes {
         Self {
             client,
             table: table.into(),
+            note_ids: Arc::new(TimeAndRandomIds),
         }
+    }
+
+    /// The same table, drawing new notes' ids from `note_ids` instead of `TimeAndRandomIds`.
+    pub fn with_note_ids(self, note_ids: Arc<dyn NoteIdSource>) -> Self {
+        Self { note_ids, ..self }
     }
 
     /// The index key of a note, as DynamoDB expects it in `ExclusiveStartKey`. The user always
@@ -278,6 +299,37 @@ impl NoteWriter for DynamoNotes {
                 _ => Err(store_error(err)),
             },
         }
+    }
+
+    async fn create_note(&self, note: NewNote) -> Result<Note, StoreError> {
+        // The id is a draw, not a count: the write is conditional on the user having no note of
+        // that id, and a taken id (a collision, or a client that chose that number) means
+        // drawing again, never overwriting.
+        for attempt in 1..=CREATE_MAX_ATTEMPTS {
+            let note_id = self.note_ids.candidate(note.now);
+            match self.put_new_note(&note, note_id).await {
+                Err(StoreError::VersionConflict { .. }) => {
+                    tracing::warn!(attempt, "generated note id already taken, drawing another");
+                }
+                result => return result,
+            }
+        }
+        Err(StoreError::internal(NoFreeNoteId(CREATE_MAX_ATTEMPTS)))
+    }
+}
+
+impl DynamoNotes {
+    /// `put_note` on behalf of `create_note`: one conditional UpdateItem, whose condition
+    /// failing means the drawn id is taken.
+    async fn put_new_note(&self, note: &NewNote, note_id: NoteId) -> Result<Note, StoreError> {
+        self.put_note(NoteWrite {
+            user_id: note.user_id.clone(),
+            note_id,
+            text: note.text.clone(),
+            expectation: Expectation::Absent,
+            now: note.now,
+        })
+        .await
     }
 }
 

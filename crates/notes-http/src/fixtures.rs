@@ -90,6 +90,47 @@ pub fn with_header(mut event: Value, name: &str, value: &str) -> Value {
     event
 }
 
+/// The URL of the `rel="next"` entry of a `Link` header (RFC 8288), if there is one.
+pub fn next_link(link_header: &str) -> Option<&str> {
+    let mut rest = link_header;
+    loop {
+        let start = rest.find('<')?;
+        let end = start + rest.get(start..)?.find('>')?;
+        let url = rest.get(start + 1..end)?;
+        let after = rest.get(end + 1..)?;
+        let params_end = after.find('<').unwrap_or(after.len());
+        let params = after.get(..params_end)?;
+        let is_next = params
+            .split(';')
+            .map(|param| param.trim().trim_end_matches(',').trim())
+            .any(|param| param.eq_ignore_ascii_case("rel=\"next\"") || param == "rel=next");
+        if is_next {
+            return Some(url);
+        }
+        rest = after.get(params_end..)?;
+    }
+}
+
+/// The event of the request a link names: `event` with the link's query parameters (decoded)
+/// in place of its own, as API Gateway would fill them for a client following the link.
+pub fn following(mut event: Value, url: &str) -> Value {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let decoded: lambda_http::aws_lambda_events::query_map::QueryMap =
+        query.parse().unwrap_or_default();
+    let mut single = serde_json::Map::new();
+    let mut multi = serde_json::Map::new();
+    for (name, _) in decoded.iter() {
+        let values: Vec<&str> = decoded.all(name).unwrap_or_default();
+        if let Some(last) = values.last() {
+            single.insert(name.to_owned(), Value::from(*last));
+        }
+        multi.insert(name.to_owned(), serde_json::json!(values));
+    }
+    event["queryStringParameters"] = Value::Object(single);
+    event["multiValueQueryStringParameters"] = Value::Object(multi);
+    event
+}
+
 /// A proxy integration response as the function returned it to the Runtime API.
 #[derive(Debug, Clone)]
 pub struct ProxyResponse {
@@ -140,5 +181,54 @@ impl ProxyResponse {
         self.headers
             .get(&name.to_ascii_lowercase())
             .map(String::as_str)
+    }
+
+    /// The next page's URL from the `Link` header; `None` on the last page.
+    pub fn next_link(&self) -> Option<&str> {
+        self.header("link").and_then(next_link)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_next_link_among_others() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "<https://a.example/p?next=1>; rel=\"next\"",
+                Some("https://a.example/p?next=1"),
+            ),
+            (
+                "<https://a.example/p?page=1>; rel=\"prev\", <https://a.example/p?page=3>; rel=\"next\"",
+                Some("https://a.example/p?page=3"),
+            ),
+            ("</relative?next=x>; rel=next", Some("/relative?next=x")),
+            ("<https://a.example/p>; rel=\"last\"", None),
+            ("garbage", None),
+            ("", None),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(next_link(header), *expected, "{header}");
+        }
+    }
+
+    #[test]
+    fn following_a_link_replaces_the_query_with_the_decoded_one() {
+        let event = with_query(serde_json::json!({}), "limit", "5");
+        let event = following(
+            event,
+            "https://a.example/Prod/notes/search?text=milk%20%26%20bread&next=abc",
+        );
+        assert_eq!(event["queryStringParameters"]["text"], "milk & bread");
+        assert_eq!(
+            event["multiValueQueryStringParameters"]["next"],
+            serde_json::json!(["abc"])
+        );
+        assert!(
+            event["queryStringParameters"].get("limit").is_none(),
+            "{event}"
+        );
     }
 }

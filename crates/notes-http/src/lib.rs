@@ -1,13 +1,15 @@
 //! The HTTP edge shared by every function: who the caller is (from the authorizer context only),
-//! JSON bodies and query parameters, opaque cursors, the one mapping from errors to responses,
-//! and the Lambda runtime loop with tracing set up.
+//! JSON bodies and query parameters, opaque cursors and the `Link` header that carries them, the
+//! one mapping from errors to responses, and the Lambda runtime loop with tracing set up.
 
 mod body;
 mod config;
+mod cors;
 mod cursor;
 mod error;
 mod idempotency;
 mod identity;
+mod link;
 mod request;
 mod response;
 mod runtime;
@@ -18,6 +20,7 @@ pub mod fixtures;
 
 pub use body::{MAX_BODY_BYTES, json_body, present};
 pub use config::{ConfigError, optional_env, required_env};
+pub use cors::{AllowedOrigins, EXPOSED_HEADERS};
 pub use cursor::{decode_note_cursor, decode_post_cursor, encode_note_cursor, encode_post_cursor};
 pub use error::ApiError;
 pub use idempotency::{
@@ -25,6 +28,7 @@ pub use idempotency::{
     idempotency_window_from_env,
 };
 pub use identity::caller;
+pub use link::set_next_link;
 pub use request::{
     if_match_version, location_of, page_size, path_parameter, request_path, single_query,
 };

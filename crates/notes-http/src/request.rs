@@ -2,7 +2,6 @@
 //! the `If-Match` precondition.
 
 use lambda_http::http::header;
-use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use notes_domain::{PageSize, Version};
 
@@ -86,11 +85,7 @@ pub fn if_match_version(request: &Request) -> Result<Option<Version>, ApiError> 
 /// Where a created resource can be read: the collection path as the client called it (with the
 /// stage, e.g. `/Prod/notes`) followed by the id.
 pub fn location_of(request: &Request, id: &str) -> String {
-    let collection = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) => context.path.clone(),
-        _ => None,
-    }
-    .unwrap_or_else(|| request.uri().path().to_owned());
+    let collection = crate::link::called_path(request);
     format!("{}/{id}", collection.trim_end_matches('/'))
 }
 

@@ -12,27 +12,23 @@ use lambda_http::tower::ServiceExt as _;
 use lambda_http::{Adapter, Body, Request, Response, service_fn};
 use serde_json::value::RawValue;
 
+use crate::cors::AllowedOrigins;
 use crate::{ApiError, ConfigError, optional_env};
 
 /// Settings every HTTP function shares, read once at init.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
-    /// `ALLOWED_ORIGIN`: sent as `Access-Control-Allow-Origin` on every response, errors included,
-    /// so a browser client can read them. Unset: no CORS header.
-    pub allowed_origin: Option<HeaderValue>,
+    /// `ALLOWED_ORIGINS` (comma-separated, or `*`): the web origins whose scripts may read every
+    /// response, errors included. Unset: no CORS headers.
+    pub allowed_origins: Option<AllowedOrigins>,
 }
 
 impl HttpConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let allowed_origin = optional_env("ALLOWED_ORIGIN")?
-            .map(|origin| {
-                HeaderValue::from_str(&origin).map_err(|_| ConfigError::Invalid {
-                    name: "ALLOWED_ORIGIN",
-                    reason: "not a valid header value".into(),
-                })
-            })
+        let allowed_origins = optional_env("ALLOWED_ORIGINS")?
+            .map(|value| AllowedOrigins::parse("ALLOWED_ORIGINS", &value))
             .transpose()?;
-        Ok(Self { allowed_origin })
+        Ok(Self { allowed_origins })
     }
 }
 
@@ -56,6 +52,7 @@ where
         async move {
             let method = request.method().clone();
             let path = request.uri().path().to_owned();
+            let origin = request.headers().get(header::ORIGIN).cloned();
             let response = handler(request)
                 .await
                 .unwrap_or_else(ApiError::into_response);
@@ -65,7 +62,7 @@ where
                 status = response.status().as_u16(),
                 "request handled"
             );
-            Ok::<_, Infallible>(finish(response, &config))
+            Ok::<_, Infallible>(finish(response, &config, origin.as_ref()))
         }
     });
     let adapter = Adapter::from(http);
@@ -92,15 +89,13 @@ where
     .await
 }
 
-fn finish(mut response: Response<Body>, config: &HttpConfig) -> Response<Body> {
-    if let Some(origin) = &config.allowed_origin {
-        let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        // Without this a browser script cannot read the version or the new note's location.
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("ETag, Location, Retry-After, Idempotent-Replayed"),
-        );
+fn finish(
+    mut response: Response<Body>,
+    config: &HttpConfig,
+    origin: Option<&HeaderValue>,
+) -> Response<Body> {
+    if let Some(allowed) = &config.allowed_origins {
+        allowed.apply(origin, response.headers_mut());
     }
     response
 }

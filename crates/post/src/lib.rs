@@ -1,7 +1,8 @@
 //! The `post` function: the board from the Cognito "post" tutorial. `POST /post` stores a post
 //! under the next sequential id (no table scan, no collisions: see notes-dynamodb's posts module);
-//! `GET /post` lists recent posts, newest first, for any signed-in user. An `Idempotency-Key`
-//! makes a retried `POST /post` return the first attempt's post instead of a second.
+//! `GET /post` lists recent posts, newest first, for any signed-in user, as a bare JSON array
+//! paged by the `Link` header like the notes. An `Idempotency-Key` makes a retried `POST /post`
+//! return the first attempt's post instead of a second.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use notes_http::http::{Method, StatusCode};
 use notes_http::{
     ApiError, Body, Idempotency, PostView, Request, Response, caller, decode_post_cursor,
     encode_post_cursor, idempotency_window_from_env, json_body, json_response, page_size,
-    required_env, single_query,
+    required_env, set_next_link, single_query,
 };
 use serde::Deserialize;
 
@@ -49,13 +50,6 @@ struct PostRequest {
     author: bool,
     #[serde(rename = "UserId", default, deserialize_with = "notes_http::present")]
     user_id: bool,
-}
-
-#[derive(Debug, serde::Serialize)]
-struct PostsPage<'a> {
-    posts: Vec<PostView<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<String>,
 }
 
 #[tracing::instrument(name = "post", skip_all)]
@@ -105,11 +99,17 @@ pub async fn handle<S: PostWriter + PostReader, I: IdempotencyStore>(
                 .map(decode_post_cursor)
                 .transpose()?;
             let page = store.recent_posts(size, before).await?;
-            let body = PostsPage {
-                posts: page.items.iter().map(PostView::from).collect(),
-                next: page.next.map(encode_post_cursor),
-            };
-            Ok(json_response(StatusCode::OK, &body))
+            let posts: Vec<PostView<'_>> = page.items.iter().map(PostView::from).collect();
+            let mut response = json_response(StatusCode::OK, &posts);
+            if let Some(key) = page.next {
+                set_next_link(
+                    &mut response,
+                    &request,
+                    &["limit"],
+                    &encode_post_cursor(key),
+                );
+            }
+            Ok(response)
         }
         _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
     }

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
 use notes_devkit::testing::{TestTables, fresh_tables};
-use notes_domain::{NoteId, NoteReader, PageSize, UserId};
+use notes_domain::{MAX_SAFE_INTEGER, NoteId, NoteReader, PageSize, UserId};
 use notes_dynamodb::DynamoNotes;
 use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, with_body, with_header};
 use serde_json::Value;
@@ -70,8 +70,17 @@ async fn creates_with_a_generated_id_in_the_callers_partition_only() {
     let (_tables, sandbox, store) = start().await;
     let response = call(&sandbox, &fixture_json("create-note.json").unwrap()).await;
     assert_eq!(response.status, 201, "{:?}", response.body);
+    // The id is a string (as stored) of an integer a JavaScript Number holds exactly, since the
+    // labs' client edits a note by sending back `parseInt(NoteId)`.
     let id = response.body["NoteId"].as_str().unwrap().to_owned();
     assert!(NoteId::parse(&id).is_ok());
+    let number: u64 = id
+        .parse()
+        .unwrap_or_else(|_| panic!("{id} is not an integer"));
+    assert!(
+        number <= MAX_SAFE_INTEGER && number.to_string() == id,
+        "{id}"
+    );
     assert_eq!(response.body["Note"], "Buy milk");
     assert_eq!(response.body["Version"], 1);
     assert_eq!(
@@ -82,7 +91,7 @@ async fn creates_with_a_generated_id_in_the_callers_partition_only() {
 
     assert_eq!(
         notes_of(&store, "alice").await,
-        [(id, "Buy milk".to_owned(), 1)]
+        [(id.clone(), "Buy milk".to_owned(), 1)]
     );
     assert!(
         notes_of(&store, "bob").await.is_empty(),
@@ -92,6 +101,27 @@ async fn creates_with_a_generated_id_in_the_callers_partition_only() {
     let base64 = call(&sandbox, &fixture_json("create-note-base64.json").unwrap()).await;
     assert_eq!(base64.status, 201, "{:?}", base64.body);
     assert_eq!(notes_of(&store, "alice").await.len(), 2);
+
+    // What the labs' client sends to edit it: the id as a JSON number.
+    let edit = with_body(
+        fixture_json("create-note.json").unwrap(),
+        &serde_json::json!({"NoteId": number, "Note": "Buy oat milk"}).to_string(),
+    );
+    let edited = call(&sandbox, &edit).await;
+    assert_eq!(edited.status, 200, "{:?}", edited.body);
+    assert_eq!(
+        (
+            edited.body["NoteId"].as_str(),
+            edited.body["Version"].as_u64()
+        ),
+        (Some(id.as_str()), Some(2)),
+        "the number names the same note as the string"
+    );
+    assert_eq!(
+        notes_of(&store, "alice").await.len(),
+        2,
+        "edited, not added"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +131,12 @@ async fn lab_style_updates_and_versions() {
     let created = call(&sandbox, &fixture_json("update-note.json").unwrap()).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     assert_eq!(created.body["NoteId"], "1");
-    let replaced = call(&sandbox, &fixture_json("update-note.json").unwrap()).await;
+    // `"NoteId": "1"` and `"NoteId": 1` are the same note.
+    let replaced = with_body(
+        fixture_json("update-note.json").unwrap(),
+        r#"{"NoteId": "1", "Note": "Buy oat milk"}"#,
+    );
+    let replaced = call(&sandbox, &replaced).await;
     assert_eq!(replaced.status, 200);
     assert_eq!(replaced.body["Version"], 2);
     assert_eq!(replaced.body["CreatedAt"], created.body["CreatedAt"]);

@@ -13,6 +13,8 @@ use notes_devkit::testing::fresh_tables;
 use serde_json::{Value, json};
 
 const ORIGIN: &str = "http://localhost:3000";
+/// A second allowed origin, as `make dev` allows several (the labs' dev server and our page).
+const SECOND_ORIGIN: &str = "http://127.0.0.1:8080";
 
 struct Api {
     api: LocalApi,
@@ -26,6 +28,7 @@ struct Options {
     authorizer_extra: Vec<(String, String)>,
     key: Option<SigningKey>,
     port: u16,
+    allowed_origins: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -36,6 +39,7 @@ impl Default for Options {
             authorizer_extra: Vec::new(),
             key: None,
             port: 0,
+            allowed_origins: None,
         }
     }
 }
@@ -62,7 +66,7 @@ async fn start(options: Options) -> Api {
         authorizer_env: authorizer,
         api_key: options.api_key.map(str::to_owned),
         authorizer_cache_ttl: options.cache_ttl,
-        allowed_origin: None,
+        allowed_origin: options.allowed_origins.map(str::to_owned),
     })
     .await
     .unwrap();
@@ -84,9 +88,22 @@ impl Reply {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
     }
+
+    /// The URL of `Link: <…>; rel="next"`; `None` on the last page.
+    fn next_link(&self) -> Option<&str> {
+        self.header("link")
+            .and_then(notes_http::fixtures::next_link)
+    }
 }
 
 impl Api {
+    /// The path and query of an absolute URL on this server; any other URL fails the test.
+    fn local_path(&self, url: &str) -> String {
+        url.strip_prefix(&self.api.url())
+            .unwrap_or_else(|| panic!("{url} is not on {}", self.api.url()))
+            .to_owned()
+    }
+
     fn token(&self, user: &str) -> String {
         format!("Bearer {}", TokenSpec::new(user).mint(&self.key).unwrap())
     }
@@ -179,9 +196,10 @@ async fn every_route_through_http() {
         .await;
     assert_eq!(created.status, 201, "{created:?}");
     let id = created.body["NoteId"].as_str().unwrap().to_owned();
+    // Where the note is on this server (no stage: the local API serves at the root).
     assert_eq!(
         created.header("location"),
-        Some(format!("/Prod/notes/{id}").as_str())
+        Some(format!("/notes/{id}").as_str())
     );
     assert_eq!(created.header("etag"), Some("\"1\""));
     assert_eq!(created.header("content-type"), Some("application/json"));
@@ -252,7 +270,7 @@ async fn every_route_through_http() {
         (201, Some(1), Some("alice"))
     );
     let posts = api.as_user("bob", "GET", "/post", None).await;
-    assert_eq!(posts.body["posts"][0]["title"], "Hello");
+    assert_eq!(posts.body[0]["title"], "Hello");
 
     // The functions' own 4xx come through unchanged.
     let bad = api
@@ -278,6 +296,120 @@ async fn every_route_through_http() {
             .as_str()
             .unwrap()
             .starts_with("Note:")
+    );
+}
+
+/// Follows `Link` headers from `path` as a client would (with the absolute URLs as given): the
+/// ids of every page, and the links.
+async fn every_page(api: &Api, user: &str, path: &str) -> (Vec<Vec<String>>, Vec<String>) {
+    let (mut pages, mut links) = (Vec::new(), Vec::new());
+    let mut path = path.to_owned();
+    loop {
+        let page = api.as_user(user, "GET", &path, None).await;
+        assert_eq!(page.status, 200, "{path}: {page:?}");
+        pages.push(note_ids(&page));
+        let Some(link) = page.next_link() else {
+            assert_eq!(page.header("link"), None, "no other Link on the last page");
+            break;
+        };
+        links.push(link.to_owned());
+        path = api.local_path(link);
+        assert!(pages.len() < 10, "pagination does not end: {links:?}");
+    }
+    (pages, links)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_are_bare_arrays_linked_by_absolute_urls_back_to_this_server() {
+    let api = start(Options::default()).await;
+    let mut created = Vec::new();
+    for text in ["Buy milk", "Call mum", "Oat milk & honey"] {
+        let reply = api
+            .as_user("alice", "POST", "/notes", Some(json!({"Note": text})))
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        let id = reply.body["NoteId"].as_str().unwrap().to_owned();
+        let number: u64 = id
+            .parse()
+            .unwrap_or_else(|_| panic!("{id} is not an integer"));
+        assert!(number <= notes_domain::MAX_SAFE_INTEGER, "{id}");
+        created.push(id);
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let newest_first: Vec<String> = created.iter().rev().cloned().collect();
+
+    // One note per page: each exactly once, newest first, and the last page has no Link.
+    let (pages, links) = every_page(&api, "alice", "/notes?limit=1").await;
+    assert_eq!(pages.concat(), newest_first);
+    assert_eq!(pages.len(), 3);
+    let base = format!("{}/notes?limit=1&next=", api.api.url());
+    assert!(links.iter().all(|l| l.starts_with(&base)), "{links:?}");
+
+    // The labs' cleared search box: every note, paged the same way.
+    let (pages, links) = every_page(&api, "alice", "/notes/search?text=&limit=2").await;
+    assert_eq!(pages.concat(), newest_first);
+    assert_eq!(pages.len(), 2);
+    let base = format!("{}/notes/search?limit=2&text=&next=", api.api.url());
+    assert!(links.iter().all(|l| l.starts_with(&base)), "{links:?}");
+    let cleared = api
+        .as_user("alice", "GET", "/notes/search?text=", None)
+        .await;
+    assert_eq!(note_ids(&cleared), newest_first);
+    assert_eq!(cleared.next_link(), None);
+
+    // A search text that needs encoding survives the round trip through the Link.
+    let (pages, links) = every_page(&api, "alice", "/notes/search?text=milk%20%26&limit=1").await;
+    assert_eq!(pages.concat(), [created[2].clone()]);
+    assert!(links.is_empty(), "{links:?}");
+    let (pages, links) = every_page(&api, "alice", "/notes/search?text=MILK&limit=1").await;
+    assert_eq!(pages.concat(), [created[2].clone(), created[0].clone()]);
+    assert!(links[0].contains("?limit=1&text=MILK&next="), "{links:?}");
+
+    // A client cannot choose the scheme of the links: the gateway says how it was called.
+    let spoofed = api
+        .call(
+            "GET",
+            "/notes?limit=1",
+            &[
+                ("Authorization", &api.token("alice")),
+                ("X-Forwarded-Proto", "https"),
+            ],
+            None,
+        )
+        .await;
+    assert!(
+        spoofed
+            .next_link()
+            .unwrap()
+            .starts_with("http://127.0.0.1:"),
+        "{spoofed:?}"
+    );
+
+    // Posts page the same way.
+    for title in ["one", "two"] {
+        let reply = api
+            .as_user(
+                "bob",
+                "POST",
+                "/post",
+                Some(json!({"title": title, "contents": "c"})),
+            )
+            .await;
+        assert_eq!(reply.status, 201);
+    }
+    let first = api.as_user("alice", "GET", "/post?limit=1", None).await;
+    assert_eq!(first.body.as_array().unwrap().len(), 1, "{first:?}");
+    let second = api
+        .as_user(
+            "alice",
+            "GET",
+            &api.local_path(first.next_link().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (second.body[0]["title"].as_str(), second.next_link()),
+        (Some("one"), None)
     );
 }
 
@@ -347,7 +479,9 @@ async fn authorizer_outcomes_and_gateway_errors() {
             "Missing Authentication Token",
         ),
     ];
-    for (method, path, headers, status, message) in cases {
+    for (method, path, mut headers, status, message) in cases {
+        // A browser always names its origin on a cross-origin request.
+        headers.push(("Origin", ORIGIN));
         let reply = api.call(method, path, &headers, None).await;
         assert_eq!(
             reply.status, status,
@@ -361,7 +495,12 @@ async fn authorizer_outcomes_and_gateway_errors() {
         );
     }
     let ok = api
-        .call("GET", "/notes", &[("Authorization", &writer)], None)
+        .call(
+            "GET",
+            "/notes",
+            &[("Authorization", &writer), ("Origin", ORIGIN)],
+            None,
+        )
         .await;
     assert_eq!(ok.status, 200);
     assert_eq!(
@@ -527,10 +666,8 @@ async fn two_users_never_see_each_other() {
     assert_eq!(alices.body["Note"], "alice's secret");
     // Alice's cursor is useless to bob.
     let page = api.as_user("alice", "GET", "/notes?limit=1", None).await;
-    let cursor = page.body["next"].as_str().unwrap();
-    let stolen = api
-        .as_user("bob", "GET", &format!("/notes?next={cursor}"), None)
-        .await;
+    let link = api.local_path(page.next_link().unwrap());
+    let stolen = api.as_user("bob", "GET", &link, None).await;
     assert_eq!(stolen.status, 400);
     // A UserId in the body is refused, not used.
     let smuggled = api
@@ -555,4 +692,94 @@ async fn two_users_never_see_each_other() {
     eprintln!(
         "drill isolation: over HTTP, bob tried alice's notes by listing, search, id, delete, a same-id write and her cursor, and alice's UserId in a body: 0 of alice's notes seen or changed; function logs hold no note text"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_allowed_origin_and_no_other_can_read_responses() {
+    let api = start(Options {
+        allowed_origins: Some("http://localhost:3000,http://127.0.0.1:8080"),
+        ..Options::default()
+    })
+    .await;
+    let token = api.token("alice");
+    for (origin, allowed) in [
+        (ORIGIN, true),
+        (SECOND_ORIGIN, true),
+        ("http://evil.example", false),
+        ("http://localhost:3001", false),
+    ] {
+        // A function's answer, the gateway's own 401, and the preflight: each as a browser
+        // checks it.
+        let replies = [
+            (
+                "function 200",
+                api.call(
+                    "GET",
+                    "/notes",
+                    &[("Authorization", &token), ("Origin", origin)],
+                    None,
+                )
+                .await,
+            ),
+            (
+                "gateway 401",
+                api.call("GET", "/notes", &[("Origin", origin)], None).await,
+            ),
+            (
+                "preflight",
+                api.call(
+                    "OPTIONS",
+                    "/notes",
+                    &[
+                        ("Origin", origin),
+                        ("Access-Control-Request-Method", "POST"),
+                        (
+                            "Access-Control-Request-Headers",
+                            "authorization,content-type,idempotency-key,if-match",
+                        ),
+                    ],
+                    None,
+                )
+                .await,
+            ),
+        ];
+        for (what, reply) in &replies {
+            let granted = reply.header("access-control-allow-origin");
+            if allowed {
+                assert_eq!(granted, Some(origin), "{what} from {origin}: {reply:?}");
+            } else {
+                assert_eq!(granted, None, "{what} from {origin} must not be readable");
+            }
+            assert!(
+                reply.header("vary").is_some_and(|v| v.contains("Origin")),
+                "{what} from {origin}: Vary: Origin keeps caches from mixing origins"
+            );
+        }
+        let exposed = replies[0].1.header("access-control-expose-headers");
+        for name in [
+            "ETag",
+            "Location",
+            "Link",
+            "Retry-After",
+            "Idempotent-Replayed",
+        ] {
+            assert!(
+                exposed.is_some_and(|v| v.contains(name)),
+                "{name} exposed to {origin}"
+            );
+        }
+        let allow_headers = replies[2]
+            .1
+            .header("access-control-allow-headers")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        for name in [
+            "authorization",
+            "content-type",
+            "if-match",
+            "idempotency-key",
+        ] {
+            assert!(allow_headers.contains(name), "preflight allows {name}");
+        }
+    }
 }

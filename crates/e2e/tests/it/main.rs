@@ -103,11 +103,11 @@ impl Stack {
     }
 }
 
-/// The `NoteId`s of a page of notes, in order.
+/// The `NoteId`s of a page of notes, in order: a page is a bare array, as the labs' client
+/// reads it.
 fn note_ids(body: &Value) -> Vec<String> {
-    body["notes"]
-        .as_array()
-        .unwrap()
+    body.as_array()
+        .unwrap_or_else(|| panic!("a page is a bare array: {body}"))
         .iter()
         .map(|n| n["NoteId"].as_str().unwrap().to_owned())
         .collect()
@@ -147,7 +147,7 @@ async fn a_token_decides_whose_partition_a_request_reads_and_writes() {
     let bobs_list = stack
         .request(&stack.list, "list-notes.json", &bob, |_| {})
         .await;
-    assert_eq!(bobs_list.body["notes"].as_array().unwrap().len(), 1);
+    assert_eq!(bobs_list.body.as_array().unwrap().len(), 1);
     assert_ne!(
         note_ids(&bobs_list.body),
         [alices_note.as_str()],

@@ -15,7 +15,7 @@ use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
 use notes_devkit::testing::{TestTables, fresh_tables};
 use notes_domain::{Expectation, NoteId, NoteText, NoteWrite, NoteWriter, Timestamp, UserId};
 use notes_dynamodb::DynamoNotes;
-use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, with_query};
+use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, following, with_query};
 use serde_json::Value;
 
 async fn start() -> (TestTables, LambdaSandbox) {
@@ -61,10 +61,10 @@ async fn seed(tables: &TestTables, user: &str, notes: &[(&str, &str)]) {
     }
 }
 
+/// The ids of a page: the body must be a bare array, as the labs' client reads it.
 fn note_ids(body: &Value) -> Vec<&str> {
-    body["notes"]
-        .as_array()
-        .unwrap()
+    body.as_array()
+        .unwrap_or_else(|| panic!("a page is a bare array: {body}"))
         .iter()
         .map(|n| n["NoteId"].as_str().unwrap())
         .collect()
@@ -101,25 +101,83 @@ async fn every_identity_source_sees_only_its_own_notes() {
         assert_eq!(response.header("content-type"), Some("application/json"));
     }
     let alice = call(&sandbox, &fixture_json("list-notes.json").unwrap()).await;
-    let first = &alice.body["notes"][0];
+    let first = &alice.body[0];
     assert_eq!(first["Note"], "Call mum");
     assert_eq!(first["Version"], 1);
     assert!(first["CreatedAt"].is_string() && first["UpdatedAt"].is_string());
     assert!(first.get("UserId").is_none());
 }
 
+/// Follows `Link: <…>; rel="next"` from `event` to the last page: the ids of every page, and
+/// the links followed.
+async fn every_page(sandbox: &LambdaSandbox, event: Value) -> (Vec<Vec<String>>, Vec<String>) {
+    let (mut pages, mut links) = (Vec::new(), Vec::new());
+    let mut event = event;
+    loop {
+        let page = call(sandbox, &event).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        pages.push(
+            note_ids(&page.body)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        );
+        let Some(link) = page.next_link() else {
+            assert!(
+                page.header("link").is_none(),
+                "no other Link on the last page"
+            );
+            break;
+        };
+        links.push(link.to_owned());
+        event = following(event, link);
+        assert!(pages.len() < 10, "pagination does not end: {links:?}");
+    }
+    (pages, links)
+}
+
 #[tokio::test]
-async fn pages_follow_the_cursor_and_the_cursor_is_bound_to_its_user() {
+async fn pages_follow_the_link_header_and_the_cursor_is_bound_to_its_user() {
     let (tables, sandbox) = start().await;
     seed(&tables, "alice", &[("a", "1"), ("b", "2"), ("c", "3")]).await;
+
+    let one_by_one = with_query(fixture_json("list-notes.json").unwrap(), "limit", "1");
+    let (pages, links) = every_page(&sandbox, one_by_one).await;
+    assert_eq!(pages, [["c"], ["b"], ["a"]], "each note once, newest first");
+    let base = "https://1234567890.execute-api.us-east-1.amazonaws.com/Prod/notes?limit=1&next=";
+    assert_eq!(links.len(), 2, "no link from the last page: {links:?}");
+    for link in &links {
+        assert!(link.starts_with(base), "{link} is the request's own URL");
+    }
+
     let first = call(&sandbox, &fixture_json("list-notes-limit.json").unwrap()).await;
     assert_eq!(note_ids(&first.body), ["c", "b"]);
-    let next = first.body["next"].as_str().unwrap().to_owned();
-
-    let event = with_query(fixture_json("list-notes.json").unwrap(), "next", &next);
-    let second = call(&sandbox, &with_query(event.clone(), "limit", "2")).await;
+    let link = first.next_link().unwrap().to_owned();
+    let event = following(fixture_json("list-notes.json").unwrap(), &link);
+    let second = call(&sandbox, &event).await;
     assert_eq!(note_ids(&second.body), ["a"]);
-    assert!(second.body.get("next").is_none(), "last page has no next");
+    assert!(second.next_link().is_none(), "last page has no Link");
+
+    // The labs' cleared search box lists every note, in the same pages.
+    let cleared = with_query(
+        fixture_json("search-notes-empty-text.json").unwrap(),
+        "limit",
+        "1",
+    );
+    let (pages, links) = every_page(&sandbox, cleared).await;
+    assert_eq!(pages, [["c"], ["b"], ["a"]]);
+    assert!(
+        links
+            .iter()
+            .all(|link| link.contains("/Prod/notes/search?limit=1&text=&next=")),
+        "{links:?}"
+    );
+    let all = call(
+        &sandbox,
+        &fixture_json("search-notes-empty-text.json").unwrap(),
+    )
+    .await;
+    assert_eq!(note_ids(&all.body), ["c", "b", "a"]);
 
     let stolen = call(&sandbox, &as_user(event, "mallory")).await;
     assert_eq!(
@@ -143,6 +201,17 @@ async fn search_get_and_rejections() {
     let search = call(&sandbox, &fixture_json("search-notes.json").unwrap()).await;
     assert_eq!(search.status, 200);
     assert_eq!(note_ids(&search.body), ["3", "1"]);
+    // One match per page: the Link keeps the search text.
+    let (pages, links) = every_page(
+        &sandbox,
+        with_query(fixture_json("search-notes.json").unwrap(), "limit", "1"),
+    )
+    .await;
+    assert_eq!(pages, [["3"], ["1"]]);
+    assert!(
+        links.iter().all(|l| l.contains("?limit=1&text=MILK&next=")),
+        "{links:?}"
+    );
 
     let get = call(&sandbox, &fixture_json("get-note.json").unwrap()).await;
     assert_eq!(get.status, 200, "{:?}", get.body);

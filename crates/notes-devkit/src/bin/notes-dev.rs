@@ -6,7 +6,7 @@
 //! - `notes-dev issuer` serves the local issuer's JWKS (a stand-in for a Cognito user pool).
 //! - `notes-dev token --user NAME` prints a token from the local issuer.
 //! - `notes-dev dev` runs the whole backend locally: DynamoDB Local, the issuer, every function
-//!   binary behind the local API on 127.0.0.1:3000 (`make dev`).
+//!   binary behind the local API on 127.0.0.1:4000 (`make dev`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,8 +25,9 @@ const USAGE: &str = "\
 usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tables]
        notes-dev issuer [--port PORT] [--dir DIR]
        notes-dev token --user NAME [--access] [--groups G1,G2] [--expires-in SECONDS] [--dir DIR]
-       notes-dev dev [--port 3000] [--dynamodb-port 8000] [--issuer-port 9100]
+       notes-dev dev [--port 4000] [--dynamodb-port 8000] [--issuer-port 9100]
                      [--data-dir .local/dynamodb | --in-memory] [--api-key KEY] [--cache-ttl 300]
+                     [--allowed-origins ORIGIN,ORIGIN,... | '*']
 
   dynamodb  Starts DynamoDB Local (on a free port unless --port is given; data kept in DIR, or
             in memory), creates the tables of template.yaml under their local names
@@ -40,7 +41,14 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
   dev       Runs the backend as API Gateway would serve it: DynamoDB Local (reused if one
             already listens on the port) with the tables, the local issuer, every function
             binary through the Lambda Runtime API, the authorizer in front (results cached
-            --cache-ttl seconds, 0 disables), API keys when --api-key is given. Ctrl-C stops all.";
+            --cache-ttl seconds, 0 disables), API keys when --api-key is given. Browsers may call
+            it from --allowed-origins (default: the labs' React dev server on port 3000 and this
+            project's web page on 8080, as localhost and 127.0.0.1). Ctrl-C stops all.";
+
+/// The web origins `make dev` serves by default: the labs' client's dev server (create-react-app
+/// listens on 3000, which is why the API itself defaults to 4000) and our own page's origin.
+const DEFAULT_DEV_ORIGINS: &str =
+    "http://localhost:3000,http://127.0.0.1:3000,http://localhost:8080,http://127.0.0.1:8080";
 
 const DEFAULT_ISSUER_DIR: &str = ".local/issuer";
 const DEFAULT_ISSUER_PORT: u16 = 9100;
@@ -285,16 +293,18 @@ struct DevArgs {
     data_dir: Option<PathBuf>,
     api_key: Option<String>,
     cache_ttl: Duration,
+    allowed_origins: String,
 }
 
 fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs, String> {
     let mut parsed = DevArgs {
-        port: 3000,
+        port: 4000,
         dynamodb_port: 8000,
         issuer_port: DEFAULT_ISSUER_PORT,
         data_dir: Some(PathBuf::from(".local/dynamodb")),
         api_key: None,
         cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
+        allowed_origins: DEFAULT_DEV_ORIGINS.to_owned(),
     };
     let port = |value: Option<String>, flag: &str| -> Result<u16, String> {
         let value = value.ok_or(format!("{flag} expects a port number"))?;
@@ -323,6 +333,15 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
                     .parse::<u64>()
                     .map_err(|_| format!("--cache-ttl expects seconds, got {value:?}"))?;
                 parsed.cache_ttl = Duration::from_secs(seconds);
+            }
+            "--allowed-origins" => {
+                let value = arguments
+                    .next()
+                    .ok_or("--allowed-origins expects ORIGIN,ORIGIN,... or *")?;
+                // Checked here so a typo stops `make dev` at once, with the reason.
+                notes_http::AllowedOrigins::parse("ALLOWED_ORIGINS", &value)
+                    .map_err(|e| format!("--allowed-origins: {e}"))?;
+                parsed.allowed_origins = value;
             }
             other => return Err(format!("unexpected argument {other:?}")),
         }
@@ -414,7 +433,7 @@ async fn dev(args: DevArgs) -> ExitCode {
         authorizer_env: authorizer_env(&issuer.url()),
         api_key: args.api_key.clone(),
         authorizer_cache_ttl: args.cache_ttl,
-        allowed_origin: None,
+        allowed_origin: Some(args.allowed_origins.clone()),
     })
     .await
     {
@@ -483,10 +502,25 @@ mod tests {
         let defaults = args(&[]).unwrap();
         assert_eq!(
             (defaults.port, defaults.dynamodb_port, defaults.issuer_port),
-            (3000, 8000, 9100)
+            (4000, 8000, 9100)
         );
         assert_eq!(defaults.data_dir, Some(PathBuf::from(".local/dynamodb")));
         assert!(defaults.api_key.is_none());
+        assert_eq!(defaults.allowed_origins, DEFAULT_DEV_ORIGINS);
+        assert!(
+            matches!(
+                notes_http::AllowedOrigins::parse("ALLOWED_ORIGINS", DEFAULT_DEV_ORIGINS),
+                Ok(notes_http::AllowedOrigins::List(list)) if list.len() == 4
+            ),
+            "the default origins parse"
+        );
+        let origins = args(&["--allowed-origins", "https://notes.example.com"]).unwrap();
+        assert_eq!(origins.allowed_origins, "https://notes.example.com");
+        let bad = args(&["--allowed-origins", "notes.example.com/"]).err();
+        assert!(
+            bad.is_some_and(|e| e.contains("--allowed-origins")),
+            "a malformed origin stops make dev with the flag named"
+        );
         let custom = args(&[
             "--port",
             "3001",

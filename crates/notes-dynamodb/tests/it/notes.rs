@@ -1,12 +1,15 @@
-//! The notes table: versions, conditions, newest-first pages, search and isolation.
+//! The notes table: versions, conditions, generated ids, newest-first pages, search and
+//! isolation.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use notes_domain::testing::ScriptedNoteIds;
 use notes_domain::{
-    Expectation, NoteDeleter, NoteId, NoteReader, NoteText, NoteWrite, NoteWriter, PageSize,
-    SearchText, StoreError, Timestamp, UserId, Version,
+    Expectation, MAX_SAFE_INTEGER, NewNote, NoteDeleter, NoteId, NoteReader, NoteText, NoteWrite,
+    NoteWriter, PageSize, SearchText, StoreError, Timestamp, UserId, Version,
 };
-use notes_dynamodb::DynamoNotes;
+use notes_dynamodb::{CREATE_MAX_ATTEMPTS, DynamoNotes};
 
 use crate::{tables, user};
 
@@ -135,6 +138,116 @@ async fn conditional_writes_change_nothing_when_they_fail() {
             Err(StoreError::NotFound)
         ),
         "a failed conditional write creates nothing"
+    );
+}
+
+fn new_note(user: &UserId, text: &str) -> NewNote {
+    NewNote {
+        user_id: user.clone(),
+        text: NoteText::parse(text.to_owned()).unwrap(),
+        now: Timestamp::now(),
+    }
+}
+
+#[tokio::test]
+async fn creates_get_integer_ids_a_javascript_number_holds() {
+    let store = store().await;
+    let alice = user("alice");
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..20 {
+        let note = store
+            .create_note(new_note(&alice, &format!("note {i}")))
+            .await
+            .unwrap();
+        assert_eq!(note.version, Version::FIRST);
+        let value: u64 = note
+            .note_id
+            .as_str()
+            .parse()
+            .unwrap_or_else(|_| panic!("{} is not a decimal integer", note.note_id));
+        assert!(
+            (1..=MAX_SAFE_INTEGER).contains(&value),
+            "{value} does not fit a JavaScript Number exactly"
+        );
+        assert_eq!(note.note_id.as_str(), value.to_string(), "no leading zeros");
+        ids.insert(value);
+    }
+    assert_eq!(ids.len(), 20, "every create its own note");
+    let listed = store
+        .list_notes(&alice, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 20);
+}
+
+#[tokio::test]
+async fn a_taken_generated_id_is_drawn_again_and_the_existing_note_is_untouched() {
+    let base = store().await;
+    let alice = user("alice");
+    // A note a client numbered itself, exactly as the next draw will come out.
+    let taken = "1767323045006123";
+    let existing = base
+        .put_note(write(&alice, taken, "alice's own", Expectation::Anything))
+        .await
+        .unwrap();
+    let ids = Arc::new(ScriptedNoteIds::new([
+        NoteId::parse(taken).unwrap(),
+        NoteId::parse("1767323045006124").unwrap(),
+    ]));
+    let store = base.clone().with_note_ids(ids.clone());
+
+    let created = store
+        .create_note(new_note(&alice, "a new note"))
+        .await
+        .unwrap();
+    assert_eq!(created.note_id.as_str(), "1767323045006124");
+    assert_eq!(
+        (created.text.as_str(), created.version),
+        ("a new note", Version::FIRST)
+    );
+    assert_eq!(ids.proposed(), 2, "one collision, one more draw");
+    let kept = store
+        .get_note(&alice, &NoteId::parse(taken).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(kept, existing, "the taken id's note is unchanged");
+
+    // Bob has no note of that id: the same draw is his to take.
+    let bob = user("bob");
+    let bobs = base
+        .with_note_ids(Arc::new(ScriptedNoteIds::new([
+            NoteId::parse(taken).unwrap()
+        ])))
+        .create_note(new_note(&bob, "bob's"))
+        .await
+        .unwrap();
+    assert_eq!(bobs.note_id.as_str(), taken);
+}
+
+#[tokio::test]
+async fn a_create_gives_up_after_a_bounded_number_of_draws_and_overwrites_nothing() {
+    let base = store().await;
+    let alice = user("alice");
+    let existing = base
+        .put_note(write(&alice, "17", "alice's 17", Expectation::Anything))
+        .await
+        .unwrap();
+    let stuck = Arc::new(ScriptedNoteIds::new(std::iter::repeat_n(
+        NoteId::parse("17").unwrap(),
+        CREATE_MAX_ATTEMPTS + 1,
+    )));
+    let store = base.with_note_ids(stuck.clone());
+    let result = store.create_note(new_note(&alice, "never stored")).await;
+    assert!(matches!(result, Err(StoreError::Internal(_))), "{result:?}");
+    assert_eq!(stuck.proposed(), CREATE_MAX_ATTEMPTS, "bounded retries");
+    let notes = store
+        .list_notes(&alice, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        notes.items,
+        [existing],
+        "nothing overwritten, nothing added"
     );
 }
 

@@ -8,12 +8,13 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
 use notes_devkit::testing::fresh_tables;
-use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, with_body, with_query};
+use notes_http::fixtures::{
+    ProxyResponse, as_user, fixture_json, following, with_body, with_query,
+};
 use serde_json::Value;
 
 async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
@@ -69,31 +70,40 @@ async fn posts_get_sequential_ids_and_list_newest_first() {
 
     let listed = call(&sandbox, &fixture_json("list-posts.json").unwrap()).await;
     assert_eq!(listed.status, 200);
-    let ids: Vec<u64> = listed.body["posts"]
+    let ids: Vec<u64> = listed
+        .body
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("a page is a bare array: {:?}", listed.body))
         .iter()
         .map(|p| p["id"].as_u64().unwrap())
         .collect();
     assert_eq!(ids, [2, 1], "rejected posts were not stored; newest first");
 
-    // Pagination: one post per page, following `next`.
-    let mut seen = BTreeSet::new();
+    // Pagination: one post per page, following the Link header as the notes do.
+    let mut seen = Vec::new();
+    let mut links = Vec::new();
     let mut event = with_query(fixture_json("list-posts.json").unwrap(), "limit", "1");
     for _ in 0..5 {
         let page = call(&sandbox, &event).await;
-        for post in page.body["posts"].as_array().unwrap() {
-            assert!(
-                seen.insert(post["id"].as_u64().unwrap()),
-                "a post listed twice"
-            );
+        for post in page.body.as_array().unwrap() {
+            seen.push(post["id"].as_u64().unwrap());
         }
-        match page.body["next"].as_str() {
-            Some(next) => event = with_query(event, "next", next),
+        match page.next_link() {
+            Some(link) => {
+                links.push(link.to_owned());
+                event = following(event, link);
+            }
             None => break,
         }
     }
-    assert_eq!(seen, BTreeSet::from([1, 2]));
+    assert_eq!(seen, [2, 1], "each post once, newest first");
+    assert_eq!(links.len(), 1, "no Link from the last page: {links:?}");
+    assert!(
+        links[0].starts_with(
+            "https://1234567890.execute-api.us-east-1.amazonaws.com/Prod/post?limit=1&next="
+        ),
+        "{links:?}"
+    );
 }
 
 #[tokio::test]
@@ -147,6 +157,6 @@ async fn retried_and_concurrent_posts_with_one_idempotency_key_store_one_post() 
     assert_eq!(call(&sandboxes[0], &other_body).await.status, 422);
 
     let listed = call(&sandboxes[0], &fixture_json("list-posts.json").unwrap()).await;
-    let posts = listed.body["posts"].as_array().unwrap();
+    let posts = listed.body.as_array().unwrap();
     assert_eq!(posts.len(), 1, "one post, whatever the retries: {posts:?}");
 }
