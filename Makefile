@@ -9,6 +9,9 @@ DYNAMODB_PORT ?= 8000
 DYNAMODB_DATA ?= .local/dynamodb
 INVOKE_PORT ?= 9000
 ISSUER_PORT ?= 9100
+# The local Cognito (moto) of `make dev`, and the file where it writes the pool's ids.
+COGNITO_PORT ?= 9229
+COGNITO_ENV ?= .local/cognito.env
 FN ?= list
 EVENT ?= events/list-notes.json
 
@@ -22,8 +25,9 @@ LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,IDEMPOTENCY_TABLE=idempotency,A
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-dev: setup ## Run the whole backend locally on 127.0.0.1:PORT (IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
-	@cargo run --quiet -p notes-devkit --bin notes-dev -- dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) --issuer-port $(ISSUER_PORT) \
+dev: setup ## Run the whole backend locally on 127.0.0.1:PORT, Cognito (moto) on COGNITO_PORT (IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
+	@cargo run --quiet -p notes-devkit --bin notes-dev -- dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
+		--cognito-port $(COGNITO_PORT) --cognito-env '$(COGNITO_ENV)' \
 		$(if $(IN_MEMORY),--in-memory,--data-dir $(DYNAMODB_DATA)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
 
 setup: ## Install the development tools (.venv, node_modules, rustup components)
@@ -63,8 +67,8 @@ build-PostFunction: ; $(call sam_artifact,post)
 issuer: ## Serve the local issuer's JWKS (a Cognito stand-in) on ISSUER_PORT; keys in .local/issuer
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- issuer --port $(ISSUER_PORT)
 
-token: ## Print a token from the local issuer: make token USER=alice [GROUPS=a,b] [ACCESS=1]
-	@cargo run --quiet -p notes-devkit --bin notes-dev -- token --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
+token: ## Print an ID token of make dev's user pool (user created if new): make token USER=alice [GROUPS=a,b] [ACCESS=1]
+	@cargo run --quiet -p notes-devkit --bin notes-dev -- token --pool '$(COGNITO_ENV)' --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
 
 bench: ## Benchmark the release functions against Python and Node baselines (bench/results, README)
 	@scripts/bench.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs for development and tests, project-locally, from the
-# package registries only: Python tools into .venv (cargo-lambda, ziglang), DynamoDB Local into
+# package registries only: Python tools into .venv (cargo-lambda, ziglang, ...), DynamoDB Local into
 # node_modules (the official jar, shipped by amplify-dynamodb-simulator), and the rustup
 # components the checks use. Safe to run again: it only does what is missing or out of date.
 set -euo pipefail
@@ -21,6 +21,18 @@ if ! command -v java >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
   else
     printf 'error: java is required to run DynamoDB Local: install a JRE 17 or newer\n' >&2
+    exit 1
+  fi
+fi
+
+# A real browser for the browser tests (tests/browser): Debian's Chromium, driven by Playwright
+# (`playwright install` downloads its own browsers, which this project does not need).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Chromium for the browser tests (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    printf 'error: the browser tests need Chromium: install the chromium package (or set CHROMIUM=/path/to/chrome)\n' >&2
     exit 1
   fi
 fi

@@ -7,33 +7,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port); DYNAMODB_PORT=$(free_port); ISSUER_PORT=$(free_port)
+# shellcheck source=scripts/lib/make-dev.sh
+source scripts/lib/make-dev.sh
+# The browser tests' page is served from an origin of its own, which this make dev also allows
+# (beside its defaults), so the browser enforces CORS exactly as for a deployed stack.
+PAGE_ORIGIN="http://127.0.0.1:$(free_port)"
+ORIGINS="http://localhost:3000,http://127.0.0.1:3000,http://localhost:8080,http://127.0.0.1:8080,$PAGE_ORIGIN"
 work=$(mktemp -d)
-dev_pid=
 cleanup() {
-  [ -n "$dev_pid" ] && { kill -INT -- -"$dev_pid" 2>/dev/null || kill "$dev_pid" 2>/dev/null || true; }
-  sleep 1
+  stop_make_dev
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-set -m
-make dev PORT="$PORT" DYNAMODB_PORT="$DYNAMODB_PORT" ISSUER_PORT="$ISSUER_PORT" IN_MEMORY=1 >"$work/requests.log" 2>"$work/dev.log" &
-dev_pid=$!
-set +m
-for _ in $(seq 1 1200); do
-  grep -q "notes API on" "$work/dev.log" && break
-  kill -0 "$dev_pid" 2>/dev/null || { cat "$work/dev.log" >&2; echo "make dev exited" >&2; exit 1; }
-  sleep 0.25
-done
-grep -q "notes API on" "$work/dev.log" || { cat "$work/dev.log" >&2; echo "make dev did not come up" >&2; exit 1; }
+start_make_dev "$work" ORIGINS="$ORIGINS"
 echo "ok  make dev: API on 127.0.0.1:$PORT" >&2
 
 # The walkthrough, turned into a checked script: the README's API address becomes this run's.
 python3 - "$PORT" >"$work/walkthrough.sh" <<'PY'
-import re, shlex, sys
+import os, re, shlex, sys
 port = sys.argv[1]
+cognito_env = os.environ["COGNITO_ENV"]
 readme = open("README.md").read()
 block = readme.split("<!-- walkthrough:start -->", 1)[1].split("<!-- walkthrough:end -->", 1)[0]
 code = re.search(r"```sh\n(.*?)```", block, re.S).group(1)
@@ -41,6 +34,7 @@ print("set -euo pipefail")
 checked = 0
 for number, line in enumerate(code.splitlines(), 1):
     line = line.replace("http://127.0.0.1:4000", f"http://127.0.0.1:{port}")
+    line = line.replace(".local/cognito.env", cognito_env)
     expect = re.search(r"#\s*(\d{3})\b[^'\"]*$", line)
     if line.lstrip().startswith("curl") and expect:
         command = line[: expect.start()].rstrip()
@@ -60,3 +54,16 @@ lines=$(grep -c '"latencyMs"' "$work/requests.log" || true)
 [ "$lines" -ge 10 ] || { echo "expected a request log line per request, got $lines" >&2; exit 1; }
 if grep -q "eyJ" "$work/requests.log"; then echo "a token reached the request log" >&2; exit 1; fi
 echo "ok  README walkthrough: every command answered as documented; $lines request log lines" >&2
+
+# The labs' web client in a real Chromium, from another origin, with a raw ID token that the
+# labs' own CLI flow gets from the local pool.
+# shellcheck disable=SC1090
+source "$COGNITO_ENV"
+aws cognito-idp sign-up --client-id "$AppClientId" --username labs-student --password 'Correct-Horse-9!' \
+  --user-attributes Name=email,Value=labs-student@example.com >/dev/null
+aws cognito-idp admin-confirm-sign-up --user-pool-id "$CognitoPoolId" --username labs-student
+LABS_ID_TOKEN=$(aws cognito-idp initiate-auth --auth-flow USER_PASSWORD_AUTH --client-id "$AppClientId" \
+  --auth-parameters 'USERNAME=labs-student,PASSWORD=Correct-Horse-9!' --query AuthenticationResult.IdToken --output text)
+NOTES_API="http://127.0.0.1:$PORT" PAGE_ORIGIN="$PAGE_ORIGIN" LABS_ID_TOKEN="$LABS_ID_TOKEN" \
+  python -m pytest -q -p no:cacheprovider tests/browser
+echo "ok  the labs' web client, replayed in Chromium from $PAGE_ORIGIN" >&2

@@ -46,8 +46,11 @@ cfn-lint template.yaml
 sam validate --lint
 python -m pytest -q tests/deploy
 
-step "README run command and walkthrough: make dev, then every walkthrough command"
+step "README run command and walkthrough: make dev, every walkthrough command, the labs' client in Chromium"
 scripts/smoke-dev.sh
+
+step "openapi.yaml is exact: Schemathesis (--checks all) against make dev, bounded"
+scripts/schemathesis.sh
 
 step "README local path: make dynamodb, make watch, make invoke"
 scripts/smoke-local-invoke.sh

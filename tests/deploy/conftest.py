@@ -54,6 +54,10 @@ class _NoManagedPolicies:
 
 
 def sam_transform(template, parameters=None):
+    """The template as CloudFormation deploys it: AWS::LanguageExtensions first (SAM CLI's offline
+    implementation of it, which resolves parameter-driven `Fn::If`s such as the API's
+    `ApiKeyRequired`), then the SAM transform."""
+    from samcli.lib.cfn_language_extensions.api import process_template
     from samtranslator.translator.transform import transform
 
     # The translator resolves pseudo parameters (AWS::Region) from a boto session; offline, the
@@ -61,6 +65,9 @@ def sam_transform(template, parameters=None):
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
     template = copy.deepcopy(template)
+    if "AWS::LanguageExtensions" in template.get("Transform", []):
+        template = process_template(template, parameter_values=dict(parameters or {}))
+        template["Transform"] = "AWS::Serverless-2016-10-31"
     # What `sam build`/`sam package` do before the transform: code is uploaded to S3.
     template["Globals"]["Function"]["CodeUri"] = "s3://example-bucket/function.zip"
     for resource in template["Resources"].values():

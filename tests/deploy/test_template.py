@@ -52,6 +52,30 @@ def test_every_route_needs_the_authorizer_and_an_api_key(transformed, template):
     assert methods == len(api_routes(template)) == 7
 
 
+def test_the_api_key_requirement_can_be_turned_off_and_throttling_stays(template, transformed):
+    # ApiKeyRequired=false serves clients that send no x-api-key (the labs' web client): the
+    # authorizer still guards every method, and the stage throttles every caller.
+    assert template["Parameters"]["ApiKeyRequired"]["Default"] == "true"
+    open_api = sam_transform(template, {"ApiKeyRequired": "false"})
+    body = rest_api_body(open_api)
+    methods = 0
+    for path, operations in body["paths"].items():
+        for method, operation in operations.items():
+            if method == "options":
+                continue
+            methods += 1
+            names = {name for entry in operation.get("security", []) for name in entry}
+            assert "TokenAuthorizer" in names, f"{method.upper()} {path} lacks the authorizer"
+            assert "api_key" not in names, f"{method.upper()} {path} still requires an API key"
+    assert methods == len(api_routes(template))
+    for output in (transformed, sam_transform(template, {"ApiKeyRequired": "false", "ThrottleRateLimit": 7, "ThrottleBurstLimit": 9})):
+        (stage,) = resources_of(output, "AWS::ApiGateway::Stage").values()
+        (setting,) = stage["Properties"]["MethodSettings"]
+        assert setting["ThrottlingRateLimit"] and setting["ThrottlingBurstLimit"], "stage throttling"
+    (stage,) = resources_of(sam_transform(template, {"ThrottleRateLimit": 7, "ThrottleBurstLimit": 9}), "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] in (7, "7")
+
+
 def test_the_authorizer_is_a_cached_token_authorizer_on_the_authorization_header(transformed):
     definitions = rest_api_body(transformed)["securityDefinitions"]
     authorizer = definitions["TokenAuthorizer"]
@@ -265,6 +289,12 @@ def test_openapi_describes_exactly_the_deployed_routes(template, openapi):
             assert any(c.startswith("2") for c in codes)
 
 
+def test_the_labs_first_note_passes_the_gateway_model(template):
+    # Its NoteId is max(ids) + 1 computed by the client: null when the list is empty.
+    model = template["Resources"]["NotesApi"]["Properties"]["Models"]["NoteInput"]
+    assert set(model["properties"]["NoteId"]["type"]) == {"string", "integer", "null"}
+
+
 def test_openapi_schemas_agree_with_the_gateway_models(template, openapi):
     models = template["Resources"]["NotesApi"]["Properties"]["Models"]
     schemas = openapi["components"]["schemas"]
@@ -273,6 +303,8 @@ def test_openapi_schemas_agree_with_the_gateway_models(template, openapi):
         assert model["required"] == schema["required"], name
         for field, spec in model["properties"].items():
             documented = schema["properties"][field]
+            if "$ref" in documented:
+                documented = schemas[documented["$ref"].rsplit("/", 1)[-1]]
             for bound in ("minLength", "maxLength", "minimum"):
                 if bound in spec:
                     assert documented.get(bound) == spec[bound], f"{name}.{field}.{bound}"

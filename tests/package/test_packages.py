@@ -20,8 +20,9 @@ from conftest import BUCKET, ROOT
 
 # ELF e_machine values (the architectures Lambda runs).
 ELF_MACHINE = {"x86_64": 0x3E, "arm64": 0xB7}
-# Size budgets of the zips (the benchmark's targets; `make bench` reports the same sizes).
-ZIP_BUDGET = {"AuthorizerFunction": 1_500_000}
+# Size budgets of the zips: the authorizer no bigger than when it was built alone (1.30 MB), the
+# others within the benchmark's 4 MB target (`make bench` reports the same sizes).
+ZIP_BUDGET = {"AuthorizerFunction": 1_300_000}
 DEFAULT_ZIP_BUDGET = 4_000_000
 
 
@@ -147,29 +148,29 @@ def assert_deployable(report, template):
         assert size <= budget, f"{name}: zip of {size} bytes, over its {budget} byte budget"
 
 
+def check_flow(title, template_file, template, aws_env, s3, tmp_path):
+    """`sam package` one deploy flow's template and check every zip it uploads: deployable, within
+    budget, and holding the very binary `cargo lambda build` left in target/lambda."""
+    packaged = sam_package(template_file, aws_env, tmp_path)
+    report = inspect(packaged, s3, architecture(template))
+    print_sizes(title, report)
+    assert_deployable(report, template)
+    for name, (_, bootstrap, _) in report.items():
+        binary = template["Resources"][name]["Properties"]["CodeUri"].rstrip("/").rsplit("/", 1)[-1]
+        assert bootstrap == (ROOT / "target/lambda" / binary / "bootstrap").read_bytes(), name
+
+
 def test_cargo_lambda_build_then_sam_deploy_uploads_a_bootstrap_per_function(template, aws_env, s3, tmp_path):
     # With no .aws-sam/build, `sam deploy` packages template.yaml itself: the CodeUris are
     # cargo lambda's output directories.
-    packaged = sam_package(ROOT / "template.yaml", aws_env, tmp_path)
-    report = inspect(packaged, s3, architecture(template))
-    print_sizes("cargo lambda build --release && sam deploy uploads:", report)
-    assert_deployable(report, template)
-    for name, (_, bootstrap, _) in report.items():
-        binary = template["Resources"][name]["Properties"]["CodeUri"].rstrip("/").rsplit("/", 1)[-1]
-        assert bootstrap == (ROOT / "target/lambda" / binary / "bootstrap").read_bytes(), name
+    check_flow("cargo lambda build --release && sam deploy uploads:", ROOT / "template.yaml", template, aws_env, s3, tmp_path)
 
 
 def test_sam_build_then_sam_deploy_uploads_the_same_binaries(template, aws_env, s3, tmp_path):
+    # sam build's Makefile targets copy cargo lambda's output: the two flows ship one binary.
     built = ROOT / ".aws-sam/build/template.yaml"
     assert built.is_file(), "run `sam build` first (scripts/package-check.sh does)"
-    packaged = sam_package(built, aws_env, tmp_path)
-    report = inspect(packaged, s3, architecture(template))
-    print_sizes("sam build && sam deploy uploads:", report)
-    assert_deployable(report, template)
-    # sam build's Makefile targets copy cargo lambda's output: the two flows ship one binary.
-    for name, (_, bootstrap, _) in report.items():
-        binary = template["Resources"][name]["Properties"]["CodeUri"].rstrip("/").rsplit("/", 1)[-1]
-        assert bootstrap == (ROOT / "target/lambda" / binary / "bootstrap").read_bytes(), name
+    check_flow("sam build && sam deploy uploads:", built, template, aws_env, s3, tmp_path)
 
 
 def test_a_function_pointed_at_its_crate_folder_is_caught(template, aws_env, s3, tmp_path):

@@ -111,7 +111,7 @@ impl JwksSource {
         }
     }
 
-    /// Fetches the key set. Blocking: call it at init or from `spawn_blocking`.
+    /// Fetches the key set. Blocking, bounded by `FETCH_TIMEOUT`.
     pub fn fetch(&self) -> Result<KeySet, JwksError> {
         match self {
             Self::Static(keys) => Ok(keys.clone()),

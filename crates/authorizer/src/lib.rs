@@ -6,6 +6,7 @@ mod config;
 mod crypto;
 mod jwks;
 mod policy;
+pub mod runtime;
 mod token;
 mod verify;
 
@@ -19,14 +20,29 @@ pub use verify::{
     Verifier,
 };
 
-use lambda_runtime::Diagnostic;
+use serde::Serialize;
 use serde_json::Value;
 
-/// The error API Gateway turns into a 401: the message must be exactly `Unauthorized`.
-pub fn unauthorized() -> Diagnostic {
-    Diagnostic {
-        error_type: "Unauthorized".into(),
-        error_message: "Unauthorized".into(),
+/// The one error the authorizer answers with. API Gateway turns an authorizer error whose message
+/// is exactly `Unauthorized` into a 401 and any other into a 500, so no other error exists. It
+/// serialises to the Runtime API error body
+/// `{"errorType":"Unauthorized","errorMessage":"Unauthorized"}`, what lambda_runtime sent for the
+/// `Diagnostic` this replaces. Why a request was refused goes to the log, never to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unauthorized;
+
+impl Unauthorized {
+    pub const ERROR_TYPE: &'static str = "Unauthorized";
+    pub const ERROR_MESSAGE: &'static str = "Unauthorized";
+}
+
+impl Serialize for Unauthorized {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        runtime::ErrorBody {
+            error_type: Self::ERROR_TYPE,
+            error_message: Self::ERROR_MESSAGE,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -36,24 +52,24 @@ pub fn unauthorized() -> Diagnostic {
 /// answers another route with a wrong 403); a valid token that policy refuses (`REQUIRED_GROUP`)
 /// gets an explicit Deny (403); anything else is `Unauthorized` (401).
 #[tracing::instrument(name = "authorize", skip_all)]
-pub async fn handle(verifier: &Verifier, event: Value) -> Result<AuthorizerResponse, Diagnostic> {
+pub fn handle(verifier: &Verifier, event: Value) -> Result<AuthorizerResponse, Unauthorized> {
     let Some(method_arn) = event.get("methodArn").and_then(Value::as_str) else {
         tracing::warn!("event has no methodArn: not a TOKEN authorizer event");
-        return Err(unauthorized());
+        return Err(Unauthorized);
     };
     let Some(resource) = stage_resource(method_arn) else {
         tracing::warn!("methodArn is not an execute-api ARN");
-        return Err(unauthorized());
+        return Err(Unauthorized);
     };
     let header = event
         .get("authorizationToken")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let identity = match verifier.verify(header).await {
+    let identity = match verifier.verify(header) {
         Ok(identity) => identity,
         Err(rejection) => {
             tracing::info!(reason = %rejection, "token rejected");
-            return Err(unauthorized());
+            return Err(Unauthorized);
         }
     };
     let effect = match verifier.config().required_group.as_deref() {

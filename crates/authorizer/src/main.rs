@@ -1,24 +1,43 @@
 //! Lambda entry point of the TOKEN authorizer: configuration and the pool's keys are loaded once,
 //! at init, and reused by every invocation.
 
-use authorizer::{Config, JwksSource, Verifier};
-use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
+use std::process::ExitCode;
 
-// One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+use authorizer::runtime::RuntimeApi;
+use authorizer::{Config, JwksSource, Verifier};
+
+// No async runtime: the Runtime API client and the JWKS fetch block, and a sandbox serves one
+// invocation at a time, so init is only reading the environment and fetching the keys.
+fn main() -> ExitCode {
     notes_tracing::init();
+    authorizer::runtime::install_panic_hook();
+    let api = match RuntimeApi::from_env() {
+        Ok(api) => api,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
     authorizer::install_rs256_only();
-    let config = Config::from_env()?;
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(%error, "invalid configuration");
+            if let Err(report) = api.init_error(&error.to_string()) {
+                tracing::error!(error = %report, "the init error could not be reported");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
     let verifier = Verifier::new(config.clone(), JwksSource::http(&config.jwks_url));
     match verifier.refresh_keys() {
         Ok(count) => tracing::info!(keys = count, "JWKS loaded"),
         // Start anyway: tokens are refused (401) until the keys can be fetched.
         Err(err) => tracing::error!(error = %err, "JWKS unavailable at init"),
     }
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        authorizer::handle(&verifier, event.payload)
-    }))
-    .await
+    let error = api.run(|event, _context| authorizer::handle(&verifier, event));
+    // As lambda_runtime: a Runtime API that stops answering ends the process, and Lambda starts
+    // a new sandbox.
+    tracing::error!(%error, "stopping");
+    ExitCode::FAILURE
 }

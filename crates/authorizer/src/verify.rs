@@ -194,20 +194,12 @@ impl Verifier {
         (key, refetch)
     }
 
-    async fn key_for(&self, kid: &str) -> Result<jsonwebtoken::DecodingKey, Rejection> {
+    fn key_for(&self, kid: &str) -> Result<jsonwebtoken::DecodingKey, Rejection> {
         let (cached, refetch) = self.lookup(kid);
         if refetch {
-            let fetched = match &self.source {
-                JwksSource::Static(keys) => Ok(keys.clone()),
-                JwksSource::Http { .. } => {
-                    // ureq blocks; the fetch is rare and bounded by its own timeout.
-                    let source = self.source.clone();
-                    tokio::task::spawn_blocking(move || source.fetch())
-                        .await
-                        .unwrap_or_else(|err| Err(crate::JwksError::Fetch(err.to_string())))
-                }
-            };
-            match fetched {
+            // Blocking is fine: a sandbox serves one invocation at a time, so nothing else could
+            // run meanwhile, and the fetch is rare and bounded by its own timeouts.
+            match self.source.fetch() {
                 Ok(keys) => {
                     let key = keys.get(kid).cloned();
                     self.store_keys(keys);
@@ -238,10 +230,12 @@ impl Verifier {
     }
 
     /// Verifies the value of an `Authorization` header and returns the caller's identity.
-    pub async fn verify(&self, authorization: &str) -> Result<Identity, Rejection> {
+    ///
+    /// Blocking: an unknown `kid` or stale keys may fetch the JWKS (see [`REFETCH_INTERVAL`]).
+    pub fn verify(&self, authorization: &str) -> Result<Identity, Rejection> {
         let token = bearer_token(authorization)?;
         let header = parse_header(token)?;
-        let key = self.key_for(&header.kid).await?;
+        let key = self.key_for(&header.kid)?;
         let data =
             jsonwebtoken::decode::<Claims>(token, &key, &self.validation).map_err(|err| {
                 use jsonwebtoken::errors::ErrorKind;

@@ -116,18 +116,28 @@ pub async fn handle<S: NoteWriter, I: IdempotencyStore>(
     let header_version = if_match_version(&request)?;
     let body_version = body.version.map(Version::new).transpose()?;
     let expected = match (header_version, body_version) {
+        // Two different expected versions: whatever is stored, one precondition fails, so this
+        // is the version precondition failing (409, nothing written), as for any other expected
+        // version that is not the stored one. Each part of the request is well-formed.
         (Some(h), Some(b)) if h != b => {
-            return Err(ApiError::BadRequest(
-                "If-Match and Version disagree: send one, or the same version in both".into(),
+            return Err(ApiError::Conflict(
+                "If-Match and Version disagree, so no stored version can match both: send one, \
+                 or the same version in both"
+                    .into(),
             ));
         }
         (h, b) => h.or(b),
     };
     let target = match (body.note_id, expected) {
         (None, None) => Target::New,
+        // An expected version of a note that has no id yet: a new note has no stored version,
+        // so the precondition fails (409, nothing written), as for any version that is not the
+        // stored one.
         (None, Some(_)) => {
-            return Err(ApiError::BadRequest(
-                "a version only makes sense with the NoteId of the note to update".into(),
+            return Err(ApiError::Conflict(
+                "an expected version (If-Match or Version) needs the NoteId of the note to \
+                 update: a new note has no version yet"
+                    .into(),
             ));
         }
         (Some(id), None) => Target::Given(NoteId::parse(&id)?, Expectation::Anything),
@@ -269,6 +279,30 @@ mod tests {
         );
 
         let bodies = [
+            (r#"{"NoteId": -1, "Note": "x"}"#, "a negative numeric id"),
+            (r#"{"NoteId": 1.5, "Note": "x"}"#, "a fractional id"),
+            (r#"{"NoteId": "a/b", "Note": "x"}"#, "an id with a slash"),
+            (
+                r#"{"NoteId": "1", "Note": "x", "Version": 0}"#,
+                "version zero",
+            ),
+            (r#"{"NoteId": {"S": "1"}, "Note": "x"}"#, "an object id"),
+        ];
+        for (json, why) in bodies {
+            let mut request = fixture_request("create-note.json").unwrap();
+            *request.body_mut() = Body::from(json);
+            let store = UntouchableStore::default();
+            let response = handle(&store, &untouchable(), request)
+                .await
+                .unwrap_or_else(ApiError::into_response);
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}");
+            assert_eq!(store.calls(), 0, "{why}");
+        }
+
+        // Preconditions no stored version can meet: two different expected versions, or an
+        // expected version of a new note. The precondition fails (409), decided before the
+        // store is asked.
+        let cases = [
             (
                 r#"{"NoteId": "1", "Note": "x", "Version": 2}"#,
                 Some("\"3\""),
@@ -277,44 +311,28 @@ mod tests {
             (
                 r#"{"Note": "x", "Version": 2}"#,
                 None,
-                "a version without a NoteId",
+                "a Version without a NoteId",
             ),
             (
-                r#"{"NoteId": -1, "Note": "x"}"#,
-                None,
-                "a negative numeric id",
-            ),
-            (r#"{"NoteId": 1.5, "Note": "x"}"#, None, "a fractional id"),
-            (
-                r#"{"NoteId": "a/b", "Note": "x"}"#,
-                None,
-                "an id with a slash",
-            ),
-            (
-                r#"{"NoteId": "1", "Note": "x", "Version": 0}"#,
-                None,
-                "version zero",
-            ),
-            (
-                r#"{"NoteId": {"S": "1"}, "Note": "x"}"#,
-                None,
-                "an object id",
+                r#"{"Note": "x", "NoteId": null}"#,
+                Some("\"1\""),
+                "If-Match on a new note",
             ),
         ];
-        for (json, if_match, why) in bodies {
+        for (json, if_match, why) in cases {
             let mut request = fixture_request("create-note.json").unwrap();
             *request.body_mut() = Body::from(json);
             if let Some(value) = if_match {
                 request
                     .headers_mut()
-                    .insert(header::IF_MATCH, value.parse().unwrap());
+                    .insert(header::IF_MATCH, HeaderValue::from_static(value));
             }
             let store = UntouchableStore::default();
             let response = handle(&store, &untouchable(), request)
                 .await
                 .unwrap_or_else(ApiError::into_response);
-            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}");
-            assert_eq!(store.calls(), 0, "{why}");
+            assert_eq!(response.status(), StatusCode::CONFLICT, "{why}");
+            assert_eq!(store.calls(), 0, "{why}: refused without a write");
         }
     }
 }

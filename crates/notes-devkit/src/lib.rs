@@ -6,6 +6,8 @@
 //!   loopback port, tied to the lifetime of the current process.
 //! - [`tables`] reads the DynamoDB table definitions from `template.yaml`, the single source of
 //!   truth for the schema, and creates the same tables in DynamoDB Local.
+//! - [`cognito_local`] starts moto as the local Cognito and creates in it the user pool and app
+//!   client of `template.yaml`.
 //! - [`runtime_api`] emulates the Lambda Runtime API so that the real function binaries can be
 //!   invoked over the real protocol, one sandbox per function process.
 //!
@@ -16,6 +18,7 @@
 //! errors) because a confusing failure in test tooling costs as much time as one in production.
 
 pub mod binaries;
+pub mod cognito_local;
 pub mod dynamodb_local;
 pub mod error;
 pub mod gateway;
@@ -27,6 +30,9 @@ pub mod testing;
 
 use std::path::{Path, PathBuf};
 
+pub use cognito_local::{
+    CognitoClient, CognitoLocal, CognitoLocalError, LocalPool, UserPoolTemplate,
+};
 pub use dynamodb_local::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
 pub use error::DevkitError;
 pub use runtime_api::{Invocation, LambdaSandbox, Outcome};

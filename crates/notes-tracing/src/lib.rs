@@ -3,9 +3,10 @@
 //! regex engine, about a megabyte per binary, to parse filter directives we never use).
 //!
 //! With `AWS_LAMBDA_LOG_FORMAT=JSON` (the template sets it) every line is a JSON object carrying
-//! the spans around it, among them lambda_runtime's per-invocation span with the `requestId`. The
-//! level comes from `AWS_LAMBDA_LOG_LEVEL` (Lambda's log controls), else `RUST_LOG` (a single
-//! level such as `debug`), else INFO. Lambda timestamps every line itself, so we do not.
+//! the spans around it, among them lambda_runtime's per-invocation span with the `requestId` (the
+//! authorizer's own Runtime API client opens the same span). The level comes from
+//! `AWS_LAMBDA_LOG_LEVEL` (Lambda's log controls), else `RUST_LOG` (a single level such as
+//! `debug`), else INFO. Lambda timestamps every line itself, so we do not.
 
 use tracing::level_filters::LevelFilter;
 

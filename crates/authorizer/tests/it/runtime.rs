@@ -156,3 +156,50 @@ async fn missing_configuration_stops_the_authorizer_at_init() {
         .unwrap_err();
     assert!(error.to_string().contains("USER_POOL_ID"), "{error}");
 }
+
+#[tokio::test]
+async fn every_line_logged_during_an_invocation_carries_its_request_id() {
+    let pool = Pool::start().await;
+    let sandbox = start(&pool, &[]).await;
+    for event in [
+        fixture("authorizer-garbage-token.json"),
+        fixture("authorizer-not-a-token-event.json"),
+    ] {
+        sandbox.invoke(&event).await.unwrap();
+    }
+    let logs = sandbox.logs();
+    let lines: Vec<Value> = logs
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line}"))
+        })
+        .collect();
+    // Init logs outside any invocation; from the first invocation on, every line is inside one.
+    let invocation_lines: Vec<&Value> = lines
+        .iter()
+        .skip_while(|line| line["fields"]["message"] != "JWKS loaded")
+        .skip(1)
+        .collect();
+    assert!(invocation_lines.len() >= 2, "{logs}");
+    let mut request_ids = Vec::new();
+    for line in invocation_lines {
+        // lambda_runtime's span, field for field: what log queries on `requestId` rely on.
+        let invocation = &line["spans"][0];
+        assert_eq!(invocation["name"], "Lambda runtime invoke", "{line}");
+        assert!(
+            invocation["xrayTraceId"]
+                .as_str()
+                .is_some_and(|trace| trace.starts_with("Root=1-")),
+            "{line}"
+        );
+        let request_id = invocation["requestId"].as_str().unwrap_or_default();
+        assert_eq!(request_id.len(), 36, "a UUID: {line}");
+        request_ids.push(request_id.to_owned());
+    }
+    request_ids.dedup();
+    assert_eq!(
+        request_ids.len(),
+        2,
+        "one request id per invocation:\n{logs}"
+    );
+}

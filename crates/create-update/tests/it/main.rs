@@ -122,6 +122,22 @@ async fn creates_with_a_generated_id_in_the_callers_partition_only() {
         2,
         "edited, not added"
     );
+
+    // The labs' client's first note of an empty list: its max(ids) + 1 is null.
+    let first = with_body(
+        fixture_json("create-note.json").unwrap(),
+        r#"{"NoteId": null, "Note": "My first note"}"#,
+    );
+    let created = call(&sandbox, &first).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let generated = created.body["NoteId"].as_str().unwrap_or_default();
+    assert!(
+        generated
+            .parse::<u64>()
+            .is_ok_and(|n| n <= MAX_SAFE_INTEGER),
+        "null NoteId means a generated integer id: {generated:?}"
+    );
+    assert_eq!(notes_of(&store, "alice").await.len(), 3);
 }
 
 #[tokio::test]

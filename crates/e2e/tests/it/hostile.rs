@@ -975,13 +975,13 @@ async fn hostile_events_through_the_function_binaries() {
                 "If-Match",
                 "\"3\"",
             ),
-            400,
+            409,
             "If-Match and Version disagree",
         ),
         (
             create_update,
             note_body(&format!(r#"{{"Note":"{SECRET}","Version":1}}"#)),
-            400,
+            409,
             "a Version without a NoteId",
         ),
         (

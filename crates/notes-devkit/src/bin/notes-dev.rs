@@ -4,15 +4,21 @@
 //!   prints its endpoint as the first line on stdout, and runs until stopped; java stops with it
 //!   however it is stopped (Ctrl-C, `kill`, `kill -9`).
 //! - `notes-dev issuer` serves the local issuer's JWKS (a stand-in for a Cognito user pool).
-//! - `notes-dev token --user NAME` prints a token from the local issuer.
-//! - `notes-dev dev` runs the whole backend locally: DynamoDB Local, the issuer, every function
-//!   binary behind the local API on 127.0.0.1:4000 (`make dev`).
+//! - `notes-dev token --user NAME` prints a token from the local issuer; with `--pool FILE`, an
+//!   ID token of the local Cognito user pool that `notes-dev dev` wrote to FILE (`make token`).
+//! - `notes-dev dev` runs the whole backend locally: DynamoDB Local, moto as the local Cognito
+//!   with the template's user pool, every function binary behind the local API on
+//!   127.0.0.1:4000 (`make dev`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use notes_devkit::binaries::function_binary;
+use notes_devkit::cognito_local::{
+    CognitoClient, CognitoLocal, DEFAULT_COGNITO_ENV_FILE, DEFAULT_COGNITO_PORT, LocalPool,
+    UserPoolTemplate,
+};
 use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
 use notes_devkit::local_api::{ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, LocalApi, LocalApiConfig};
 use notes_devkit::tables::{
@@ -25,7 +31,9 @@ const USAGE: &str = "\
 usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tables]
        notes-dev issuer [--port PORT] [--dir DIR]
        notes-dev token --user NAME [--access] [--groups G1,G2] [--expires-in SECONDS] [--dir DIR]
-       notes-dev dev [--port 4000] [--dynamodb-port 8000] [--issuer-port 9100]
+       notes-dev token --pool .local/cognito.env --user NAME [--access] [--groups G1,G2]
+       notes-dev dev [--port 4000] [--dynamodb-port 8000] [--cognito-port 9229]
+                     [--cognito-env .local/cognito.env]
                      [--data-dir .local/dynamodb | --in-memory] [--api-key KEY] [--cache-ttl 300]
                      [--allowed-origins ORIGIN,ORIGIN,... | '*']
 
@@ -38,8 +46,15 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
             (default .local/issuer), created on first use.
   token     Prints an ID token (or --access token) for NAME, signed with the key in DIR,
             valid for --expires-in seconds (default 3600; negative for an expired one).
+            With --pool FILE: from the local Cognito user pool of `notes-dev dev` named in
+            FILE instead; NAME is signed up (email NAME@example.com, the local-only password
+            Local-Dev-Passw0rd!) and confirmed if new, added to the --groups (created if
+            absent), then signed in with USER_PASSWORD_AUTH. Tokens last an hour.
   dev       Runs the backend as API Gateway would serve it: DynamoDB Local (reused if one
-            already listens on the port) with the tables, the local issuer, every function
+            already listens on the port) with the tables, moto on --cognito-port as the local
+            Cognito (reused if one already listens there) with the user pool and app client
+            of template.yaml, whose ids it prints and writes to --cognito-env as shell
+            `export` lines, the authorizer trusting that pool, every function
             binary through the Lambda Runtime API, the authorizer in front (results cached
             --cache-ttl seconds, 0 disables), API keys when --api-key is given. Browsers may call
             it from --allowed-origins (default: the labs' React dev server on port 3000 and this
@@ -52,6 +67,11 @@ const DEFAULT_DEV_ORIGINS: &str =
 
 const DEFAULT_ISSUER_DIR: &str = ".local/issuer";
 const DEFAULT_ISSUER_PORT: u16 = 9100;
+
+/// The password `notes-dev token --pool` gives the users it signs up. Local only (it is in the
+/// source and the docs); it satisfies the template's policy: 12+ characters, lower, upper,
+/// digit and symbol.
+const DEV_PASSWORD: &str = "Local-Dev-Passw0rd!";
 
 struct DynamoDbArgs {
     port: Option<u16>,
@@ -115,7 +135,13 @@ async fn main() -> ExitCode {
             Err(message) => usage_error(&message),
         },
         Some("token") => match parse_token_args(arguments) {
-            Ok((spec, dir)) => token(&spec, &dir),
+            Ok(TokenArgs::Issuer { spec, dir }) => token(&spec, &dir),
+            Ok(TokenArgs::Pool {
+                env_file,
+                username,
+                groups,
+                access,
+            }) => pool_token(&env_file, &username, &groups, access).await,
             Err(message) => usage_error(&message),
         },
         Some("--help" | "-h" | "help") => {
@@ -195,14 +221,27 @@ fn parse_issuer_args(
     Ok((port, dir))
 }
 
-fn parse_token_args(
-    mut arguments: impl Iterator<Item = String>,
-) -> Result<(TokenSpec, PathBuf), String> {
+/// Where `notes-dev token` gets its token from.
+#[derive(Debug)]
+enum TokenArgs {
+    /// Minted with the local issuer's key in `dir` (`make authorize`, `make watch`).
+    Issuer { spec: TokenSpec, dir: PathBuf },
+    /// Signed in to the local Cognito pool named in `env_file` (`make token`, with `make dev`).
+    Pool {
+        env_file: PathBuf,
+        username: String,
+        groups: Vec<String>,
+        access: bool,
+    },
+}
+
+fn parse_token_args(mut arguments: impl Iterator<Item = String>) -> Result<TokenArgs, String> {
     let mut spec: Option<TokenSpec> = None;
     let mut access = false;
     let mut groups = Vec::new();
     let mut expires_in = None;
-    let mut dir = PathBuf::from(DEFAULT_ISSUER_DIR);
+    let mut dir = None;
+    let mut pool_env_file = None;
     while let Some(argument) = arguments.next() {
         match argument.as_str() {
             "--user" => {
@@ -230,11 +269,36 @@ fn parse_token_args(
                         .map_err(|_| format!("--expires-in expects seconds, got {value:?}"))?,
                 );
             }
-            "--dir" => dir = PathBuf::from(arguments.next().ok_or("--dir expects a directory")?),
+            "--dir" => {
+                dir = Some(PathBuf::from(
+                    arguments.next().ok_or("--dir expects a directory")?,
+                ))
+            }
+            "--pool" => {
+                pool_env_file = Some(PathBuf::from(
+                    arguments
+                        .next()
+                        .ok_or("--pool expects the file `notes-dev dev` wrote")?,
+                ))
+            }
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
     let mut spec = spec.ok_or("--user is required")?;
+    if let Some(env_file) = pool_env_file {
+        if expires_in.is_some() || dir.is_some() {
+            return Err(
+                "--expires-in and --dir are for the local issuer; the pool's tokens last an hour"
+                    .into(),
+            );
+        }
+        return Ok(TokenArgs::Pool {
+            env_file,
+            username: spec.username,
+            groups,
+            access,
+        });
+    }
     if access {
         spec = spec.access();
     }
@@ -242,7 +306,10 @@ fn parse_token_args(
     if let Some(expires_in) = expires_in {
         spec.expires_in = expires_in;
     }
-    Ok((spec, dir))
+    Ok(TokenArgs::Issuer {
+        spec,
+        dir: dir.unwrap_or_else(|| PathBuf::from(DEFAULT_ISSUER_DIR)),
+    })
 }
 
 async fn issuer(port: u16, dir: &Path) -> ExitCode {
@@ -286,10 +353,58 @@ fn token(spec: &TokenSpec, dir: &Path) -> ExitCode {
     }
 }
 
+/// A token of the local pool for `username`, who is signed up and confirmed first if new.
+async fn pool_token(env_file: &Path, username: &str, groups: &[String], access: bool) -> ExitCode {
+    let env_file = env_file.to_path_buf();
+    let username = username.to_owned();
+    let groups = groups.to_vec();
+    let signed_in = tokio::task::spawn_blocking(move || {
+        let pool = LocalPool::from_env_file(&env_file)?;
+        let email = format!("{username}@example.com");
+        let created = pool.ensure_user(&username, &email, DEV_PASSWORD)?;
+        for group in &groups {
+            pool.ensure_group_member(&username, group)?;
+        }
+        match pool.sign_in(&username, DEV_PASSWORD) {
+            Err(error)
+                if !created && error.service_error_type() == Some("NotAuthorizedException") =>
+            {
+                Err(notes_devkit::CognitoLocalError::Service {
+                    operation: "InitiateAuth",
+                    error_type: "NotAuthorizedException".to_owned(),
+                    message: format!(
+                        "{username} already exists with a password other than make token's \
+                         (signed up by hand?): sign in with `aws cognito-idp initiate-auth`, \
+                         or choose another USER"
+                    ),
+                })
+            }
+            other => other,
+        }
+    })
+    .await;
+    match signed_in {
+        Ok(Ok(tokens)) => {
+            println!(
+                "{}",
+                if access {
+                    tokens.access_token
+                } else {
+                    tokens.id_token
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Err(error)) => failure(&error),
+        Err(error) => failure(&error),
+    }
+}
+
 struct DevArgs {
     port: u16,
     dynamodb_port: u16,
-    issuer_port: u16,
+    cognito_port: u16,
+    cognito_env: PathBuf,
     data_dir: Option<PathBuf>,
     api_key: Option<String>,
     cache_ttl: Duration,
@@ -300,7 +415,8 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
     let mut parsed = DevArgs {
         port: 4000,
         dynamodb_port: 8000,
-        issuer_port: DEFAULT_ISSUER_PORT,
+        cognito_port: DEFAULT_COGNITO_PORT,
+        cognito_env: PathBuf::from(DEFAULT_COGNITO_ENV_FILE),
         data_dir: Some(PathBuf::from(".local/dynamodb")),
         api_key: None,
         cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
@@ -316,7 +432,14 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
         match argument.as_str() {
             "--port" => parsed.port = port(arguments.next(), "--port")?,
             "--dynamodb-port" => parsed.dynamodb_port = port(arguments.next(), "--dynamodb-port")?,
-            "--issuer-port" => parsed.issuer_port = port(arguments.next(), "--issuer-port")?,
+            "--cognito-port" => parsed.cognito_port = port(arguments.next(), "--cognito-port")?,
+            "--cognito-env" => {
+                parsed.cognito_env = PathBuf::from(
+                    arguments
+                        .next()
+                        .ok_or("--cognito-env expects a file name")?,
+                )
+            }
             "--data-dir" => {
                 parsed.data_dir = Some(PathBuf::from(
                     arguments.next().ok_or("--data-dir expects a directory")?,
@@ -404,15 +527,47 @@ async fn dev(args: DevArgs) -> ExitCode {
         function_env.push((spec.env_var(), name));
     }
 
-    // The local issuer, in this process.
-    let key = match SigningKey::load_or_create(Path::new(DEFAULT_ISSUER_DIR)) {
-        Ok(key) => key,
+    // The local Cognito: moto, reused if one already listens on the port (the pool is ensured
+    // either way), with the template's user pool and app client.
+    let cognito_port = args.cognito_port;
+    let mut _cognito = None;
+    let reusing_cognito = std::net::TcpStream::connect(("127.0.0.1", cognito_port)).is_ok();
+    let cognito_endpoint = if reusing_cognito {
+        let endpoint = format!("http://127.0.0.1:{cognito_port}");
+        eprintln!("reusing the Cognito stand-in already listening on {endpoint}");
+        endpoint
+    } else {
+        match tokio::task::spawn_blocking(move || CognitoLocal::start(Some(cognito_port))).await {
+            Ok(Ok(started)) => {
+                let endpoint = started.endpoint().to_owned();
+                _cognito = Some(started);
+                endpoint
+            }
+            Ok(Err(error)) => return failure(&error),
+            Err(error) => return failure(&error),
+        }
+    };
+    let ensured = tokio::task::spawn_blocking(move || {
+        let template = UserPoolTemplate::from_template(&template_path())?;
+        CognitoClient::new(&cognito_endpoint).ensure_pool(&template)
+    })
+    .await;
+    let pool = match ensured {
+        Ok(Ok(pool)) => pool,
+        Ok(Err(error)) => {
+            if reusing_cognito {
+                eprintln!(
+                    "port {cognito_port} is taken by something that is not a working moto: stop \
+                     it or choose another port (--cognito-port, make dev COGNITO_PORT=...)"
+                );
+            }
+            return failure(&error);
+        }
         Err(error) => return failure(&error),
     };
-    let issuer = match JwksServer::start_on(args.issuer_port, jwks(&[&key])).await {
-        Ok(issuer) => issuer,
-        Err(error) => return failure(&error),
-    };
+    if let Err(error) = pool.write_env_file(&args.cognito_env) {
+        return failure(&error);
+    }
 
     eprintln!("building the function binaries (cargo build) ...");
     let binaries_dir = match tokio::task::spawn_blocking(|| function_binary("authorizer")).await {
@@ -430,7 +585,7 @@ async fn dev(args: DevArgs) -> ExitCode {
         spec,
         binaries_dir: binaries_dir.clone(),
         function_env,
-        authorizer_env: authorizer_env(&issuer.url()),
+        authorizer_env: pool.authorizer_env(),
         api_key: args.api_key.clone(),
         authorizer_cache_ttl: args.cache_ttl,
         allowed_origin: Some(args.allowed_origins.clone()),
@@ -447,15 +602,21 @@ async fn dev(args: DevArgs) -> ExitCode {
     eprintln!(
         "\nnotes API on {url} (as API Gateway stage {stage}; request log on stdout)\n\
          \x20 DynamoDB Local  {dynamodb_endpoint} ({storage})\n\
-         \x20 local issuer    {jwks} (key in {DEFAULT_ISSUER_DIR})\n\
+         \x20 local Cognito   {cognito} (moto; local only: its signing key ships with moto)\n\
+         \x20   user pool     {pool_id}\n\
+         \x20   app client    {client_id}\n\
+         \x20   for the CLI   source {env_file}   ($CognitoPoolId, $AppClientId, endpoint)\n\
          \x20 functions       authorizer, list, createUpdate, delete, post from {bins}\n\
          \x20 API key         {key_note}\n\
          \x20 authorizer cache {ttl} s\n\n\
-         get a token:  make token USER=alice\n\
+         get a token:  make token USER=alice   (signs alice up in the pool if new)\n\
          try:          curl -H \"Authorization: Bearer $(make -s token USER=alice)\" {url}/notes\n\
          stop:         Ctrl-C\n",
         url = api.url(),
-        jwks = issuer.url(),
+        cognito = pool.endpoint(),
+        pool_id = pool.pool_id(),
+        client_id = pool.client_id(),
+        env_file = args.cognito_env.display(),
         bins = binaries_dir.display(),
         key_note = match &args.api_key {
             Some(_) => "required (x-api-key)".to_owned(),
@@ -501,9 +662,10 @@ mod tests {
         let args = |list: &[&str]| parse_dev_args(list.iter().map(|s| (*s).to_owned()));
         let defaults = args(&[]).unwrap();
         assert_eq!(
-            (defaults.port, defaults.dynamodb_port, defaults.issuer_port),
-            (4000, 8000, 9100)
+            (defaults.port, defaults.dynamodb_port, defaults.cognito_port),
+            (4000, 8000, 9229)
         );
+        assert_eq!(defaults.cognito_env, PathBuf::from(".local/cognito.env"));
         assert_eq!(defaults.data_dir, Some(PathBuf::from(".local/dynamodb")));
         assert!(defaults.api_key.is_none());
         assert_eq!(defaults.allowed_origins, DEFAULT_DEV_ORIGINS);
@@ -522,6 +684,10 @@ mod tests {
             "a malformed origin stops make dev with the flag named"
         );
         let custom = args(&[
+            "--cognito-port",
+            "9300",
+            "--cognito-env",
+            "/tmp/c.env",
             "--port",
             "3001",
             "--in-memory",
@@ -532,6 +698,12 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(custom.port, 3001);
+        assert_eq!(custom.cognito_port, 9300);
+        assert_eq!(custom.cognito_env, PathBuf::from("/tmp/c.env"));
+        assert!(
+            args(&["--issuer-port", "9100"]).is_err(),
+            "make dev no longer runs the local issuer"
+        );
         assert!(custom.data_dir.is_none());
         assert_eq!(custom.api_key.as_deref(), Some("k"));
         assert_eq!(custom.cache_ttl, Duration::ZERO);
@@ -546,7 +718,7 @@ mod tests {
     #[test]
     fn token_arguments() {
         let args = |list: &[&str]| parse_token_args(list.iter().map(|s| (*s).to_owned()));
-        let (spec, dir) = args(&[
+        let Ok(TokenArgs::Issuer { spec, dir }) = args(&[
             "--user",
             "alice",
             "--access",
@@ -554,8 +726,9 @@ mod tests {
             "a, b",
             "--expires-in",
             "-5",
-        ])
-        .unwrap();
+        ]) else {
+            panic!("without --pool, the local issuer mints the token");
+        };
         assert_eq!(spec.username, "alice");
         assert_eq!(spec.kind, notes_devkit::issuer::TokenKind::Access);
         assert_eq!(spec.groups, ["a", "b"]);
@@ -564,6 +737,30 @@ mod tests {
         assert!(args(&[]).is_err(), "--user is required");
         assert!(args(&["--user", " "]).is_err());
         assert!(args(&["--user", "a", "--expires-in", "soon"]).is_err());
+        let Ok(TokenArgs::Pool {
+            env_file,
+            username,
+            groups,
+            access,
+        }) = args(&[
+            "--pool",
+            ".local/cognito.env",
+            "--user",
+            "bob",
+            "--groups",
+            "a,b",
+        ])
+        else {
+            panic!("--pool signs in to the local pool");
+        };
+        assert_eq!(env_file, PathBuf::from(".local/cognito.env"));
+        assert_eq!(username, "bob");
+        assert_eq!(groups, ["a", "b"]);
+        assert!(!access);
+        assert!(
+            args(&["--pool", "f", "--user", "a", "--expires-in", "5"]).is_err(),
+            "the pool decides how long its tokens last"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Integration tests of notes-devkit against the real things: DynamoDB Local (java) and the
-//! Runtime API emulator driven over HTTP by a stand-in for a function.
+//! Integration tests of notes-devkit against the real things: DynamoDB Local (java), moto as the
+//! local Cognito, and the Runtime API emulator driven over HTTP by a stand-in for a function.
 
 // The workspace denies these lints to keep panics out of code that serves requests. In a test,
 // panicking on a broken expectation is how the test fails, so this binary allows them.
@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod cognito_local;
 mod dynamodb_local;
 mod fake_runtime_client;
 mod runtime_api;

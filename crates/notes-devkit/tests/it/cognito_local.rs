@@ -1,0 +1,212 @@
+//! moto as the local Cognito: the template's pool created through the wire API, the labs' CLI
+//! flow (sign-up, admin confirm, USER_PASSWORD_AUTH), and the real authorizer binary trusting
+//! that pool's tokens exactly as `make dev` wires it.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use notes_devkit::cognito_local::{CognitoLocal, LocalPool, UserPoolTemplate};
+use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
+use serde_json::Value;
+
+/// Satisfies the template's policy (12+, lower, upper, digit, symbol).
+const PASSWORD: &str = "Correct-Horse-9!";
+
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+fn authorizer_event(token: &str) -> Value {
+    let path = notes_devkit::workspace_root()
+        .join("events")
+        .join("authorizer.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["authorizationToken"] = format!("Bearer {token}").into();
+    event
+}
+
+/// The same token with one claim changed and the original signature.
+fn tampered(token: &str, claim: &str, value: &str) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut payload = claims(token);
+    payload[claim] = value.into();
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap());
+    format!("{}.{payload}.{}", parts[0], parts[2])
+}
+
+fn start_pool() -> (CognitoLocal, LocalPool) {
+    let moto = CognitoLocal::start(None).unwrap();
+    let template = UserPoolTemplate::from_template(&notes_devkit::template_path()).unwrap();
+    let pool = moto.client().ensure_pool(&template).unwrap();
+    (moto, pool)
+}
+
+#[test]
+fn the_pool_is_ensured_idempotently_and_issues_cognito_shaped_tokens() {
+    let (moto, pool) = start_pool();
+    let template = UserPoolTemplate::from_template(&notes_devkit::template_path()).unwrap();
+    let again = moto.client().ensure_pool(&template).unwrap();
+    assert_eq!(
+        (again.pool_id(), again.client_id()),
+        (pool.pool_id(), pool.client_id()),
+        "a second ensure reuses the pool and the client"
+    );
+    assert!(
+        pool.pool_id().starts_with("us-east-1_"),
+        "{}",
+        pool.pool_id()
+    );
+
+    // The password policy of the template is enforced on sign-up.
+    for (weak, why) in [
+        ("Short-9!", "shorter than 12"),
+        ("correct-horse-9!", "no upper case"),
+        ("Correct-Horse-!!", "no digit"),
+        ("CorrectHorse999", "no symbol"),
+    ] {
+        let refused = pool.ensure_user("weak", "weak@example.com", weak);
+        assert_eq!(
+            refused.as_ref().err().and_then(|e| e.service_error_type()),
+            Some("InvalidPasswordException"),
+            "{why}: {refused:?}"
+        );
+    }
+
+    assert!(
+        pool.ensure_user("student", "student@example.com", PASSWORD)
+            .unwrap(),
+        "created"
+    );
+    assert!(
+        !pool
+            .ensure_user("student", "student@example.com", PASSWORD)
+            .unwrap(),
+        "the second time the user exists and stays confirmed"
+    );
+    let wrong = pool.sign_in("student", "Wrong-Horse-9!");
+    assert_eq!(
+        wrong.as_ref().err().and_then(|e| e.service_error_type()),
+        Some("NotAuthorizedException"),
+        "USER_PASSWORD_AUTH checks the password: {wrong:?}"
+    );
+
+    let tokens = pool.sign_in("student", PASSWORD).unwrap();
+    let id = claims(&tokens.id_token);
+    assert_eq!(
+        id["iss"],
+        format!(
+            "https://cognito-idp.us-east-1.amazonaws.com/{}",
+            pool.pool_id()
+        )
+    );
+    assert_eq!(id["iss"], pool.issuer());
+    assert_eq!(id["aud"], pool.client_id());
+    assert_eq!(id["token_use"], "id");
+    assert_eq!(id["cognito:username"], "student");
+    let access = claims(&tokens.access_token);
+    assert_eq!(access["client_id"], pool.client_id());
+    assert_eq!(access["token_use"], "access");
+
+    pool.ensure_group_member("student", "editors").unwrap();
+    pool.ensure_group_member("student", "editors").unwrap();
+    let grouped = pool.sign_in("student", PASSWORD).unwrap();
+    assert_eq!(
+        claims(&grouped.id_token)["cognito:groups"],
+        serde_json::json!(["editors"]),
+        "groups reach the ID token"
+    );
+}
+
+#[test]
+fn the_env_file_names_the_pool_and_goes_stale_with_its_server() {
+    let (moto, pool) = start_pool();
+    let path = std::env::temp_dir().join(format!(
+        "notes-devkit-cognito-{}.env",
+        uuid::Uuid::new_v4().simple()
+    ));
+    pool.write_env_file(&path).unwrap();
+    let read = LocalPool::from_env_file(&path).unwrap();
+    assert_eq!(
+        (read.pool_id(), read.client_id(), read.endpoint()),
+        (pool.pool_id(), pool.client_id(), moto.endpoint())
+    );
+    drop(moto);
+    let message = LocalPool::from_env_file(&path)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        message.contains("make dev"),
+        "a stopped server says what to do: {message}"
+    );
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+async fn the_real_authorizer_trusts_the_pool_as_make_dev_wires_it() {
+    let (moto, pool) = tokio::task::spawn_blocking(|| {
+        let (moto, pool) = start_pool();
+        pool.ensure_user("student", "student@example.com", PASSWORD)
+            .unwrap();
+        (moto, pool)
+    })
+    .await
+    .unwrap();
+    let signed_in = pool.clone();
+    let tokens = tokio::task::spawn_blocking(move || signed_in.sign_in("student", PASSWORD))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let binary =
+        tokio::task::spawn_blocking(|| notes_devkit::binaries::function_binary("authorizer"))
+            .await
+            .unwrap()
+            .unwrap();
+    let sandbox = LambdaSandbox::start(&binary, &pool.authorizer_env())
+        .await
+        .unwrap();
+
+    for (token, kind) in [(&tokens.id_token, "id"), (&tokens.access_token, "access")] {
+        let Outcome::Response(response) = sandbox
+            .invoke(&authorizer_event(token))
+            .await
+            .unwrap()
+            .outcome
+        else {
+            panic!("the pool's {kind} token was refused:\n{}", sandbox.logs());
+        };
+        assert_eq!(
+            response["policyDocument"]["Statement"][0]["Effect"],
+            "Allow"
+        );
+        assert_eq!(response["context"]["username"], "student");
+        assert_eq!(response["context"]["tokenUse"], kind);
+    }
+
+    for (token, why) in [
+        (
+            tampered(&tokens.id_token, "cognito:username", "mallory"),
+            "a changed username",
+        ),
+        (
+            tampered(&tokens.id_token, "aud", "another-client"),
+            "another client",
+        ),
+        (format!("{}x", tokens.id_token), "a changed signature"),
+    ] {
+        match sandbox
+            .invoke(&authorizer_event(&token))
+            .await
+            .unwrap()
+            .outcome
+        {
+            Outcome::Error { error_message, .. } => {
+                assert_eq!(error_message, "Unauthorized", "{why}")
+            }
+            Outcome::Response(response) => panic!("{why}: accepted: {response}"),
+        }
+    }
+    sandbox.stop().await;
+    drop(moto);
+}

@@ -1,0 +1,106 @@
+"""A real Chromium (Debian's package, driven by Playwright) on a page served from an origin of its
+own, calling the API `make dev` serves: CORS is enforced by the browser itself, as for users.
+
+scripts/smoke-dev.sh starts `make dev` and passes, in the environment, the API's URL (`NOTES_API`),
+the page's origin (`PAGE_ORIGIN`, which that `make dev` allows) and a raw ID token from the local
+Cognito pool, obtained with the labs' `aws cognito-idp initiate-auth` (`LABS_ID_TOKEN`)."""
+
+import http.server
+import os
+import shutil
+import socket
+import threading
+import urllib.parse
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _required(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the browser tests through scripts/smoke-dev.sh")
+    return value
+
+
+@pytest.fixture(scope="session")
+def api_url():
+    return _required("NOTES_API").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def id_token():
+    return _required("LABS_ID_TOKEN")
+
+
+@pytest.fixture(scope="session")
+def page_origin():
+    """Serves an empty page on the origin the test's `make dev` allows (127.0.0.1:PORT)."""
+    yield from _serve(_required("PAGE_ORIGIN"))
+
+
+@pytest.fixture(scope="session")
+def unlisted_origin():
+    """The same page on a free port that `make dev` was not told to allow."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield from _serve(f"http://127.0.0.1:{port}")
+
+
+def _serve(origin):
+    parsed = urllib.parse.urlsplit(origin)
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<!doctype html><title>labs client</title><p>labs client"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer((parsed.hostname, parsed.port), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield origin
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, page_origin):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(page_origin + "/")
+    try:
+        yield page
+    finally:
+        context.close()

@@ -1,0 +1,139 @@
+"""The labs' PollyNotes web client (lab 7), replayed request for request in a real Chromium, from
+another origin, against `make dev`: what it sends and what it expects, as its source has it.
+
+- every call: `Authorization: <raw ID token>` (no `Bearer`) and `Content-Type: application/json`,
+  GET included (so every request is preflighted);
+- `GET /notes` and `GET /notes/search?text=<as typed, not URL-encoded>` must answer a bare
+  array whose elements have `NoteId` (string or number) and `Note`;
+- `POST /notes {"NoteId": max(ids) + 1 or null when empty, "Note"}` to create, and
+  `{"NoteId": parseInt(NoteId), "Note"}` to edit; the response body is ignored and the list
+  reloaded after each write;
+- `DELETE /notes/{id}`;
+- any non-2xx is an error, and a response the browser withholds (CORS) is a network error.
+
+A `fetch` the browser refuses for CORS rejects with a TypeError, which fails the test: passing
+means every response was readable cross-origin, as the browser checks it."""
+
+# The client's calls, as it makes them (its `API` module), in the page's own JavaScript.
+LABS_CLIENT = r"""
+async ({api, token}) => {
+  const headers = {"Authorization": token, "Content-Type": "application/json"};
+  const log = [];
+  async function call(method, path, body) {
+    const init = {method, headers};
+    if (body !== undefined) init.body = JSON.stringify(body);
+    let response;
+    try {
+      response = await fetch(api + path, init);
+    } catch (error) {
+      throw new Error(`${method} ${path}: network error (CORS?): ${error}`);
+    }
+    const text = await response.text();
+    log.push({method, path, status: response.status});
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+  async function list() {
+    const notes = await call("GET", "/notes");
+    if (!Array.isArray(notes)) throw new Error("GET /notes is not an array: " + JSON.stringify(notes));
+    for (const note of notes) {
+      if (note.NoteId === undefined || typeof note.Note !== "string") throw new Error("bad element " + JSON.stringify(note));
+    }
+    return notes;
+  }
+  // The client's search box: the text as typed, not URL-encoded.
+  async function search(text) {
+    const notes = await call("GET", "/notes/search?text=" + text);
+    if (!Array.isArray(notes)) throw new Error("search is not an array: " + JSON.stringify(notes));
+    return notes;
+  }
+  // Its "add" button: the next id is computed from the list on screen.
+  function nextId(notes) {
+    return notes.length ? Math.max(...notes.map((n) => parseInt(n.NoteId))) + 1 : null;
+  }
+  async function add(notes, text) {
+    await call("POST", "/notes", {NoteId: nextId(notes), Note: text});
+    return list();
+  }
+  async function edit(note, text) {
+    await call("POST", "/notes", {NoteId: parseInt(note.NoteId), Note: text});
+    return list();
+  }
+  async function remove(note) {
+    await call("DELETE", "/notes/" + note.NoteId);
+    return list();
+  }
+
+  const states = {};
+  let notes = await list();
+  states.initial = notes;
+  states.firstId = nextId(notes);
+  notes = await add(notes, "milk & eggs");          // NoteId null: the server picks an integer id
+  states.afterFirst = notes;
+  notes = await add(notes, "call mum");              // NoteId max + 1
+  states.afterSecond = notes;
+  const first = notes.find((n) => n.Note === "milk & eggs");
+  notes = await edit(first, "oat milk & eggs");      // parseInt of a server-generated id
+  states.afterEdit = notes;
+  states.search = await search("milk & eggs");       // sent as typed
+  states.searchAll = await search("");               // the box cleared
+  const second = notes.find((n) => n.Note === "call mum");
+  notes = await remove(second);
+  states.afterDelete = notes;
+  states.reloaded = await list();
+  return {states, log};
+}
+"""
+
+
+def test_the_labs_client_works_unmodified_from_another_origin(page, api_url, id_token, page_origin):
+    assert not api_url.startswith(page_origin), "the page must be on another origin than the API"
+    result = page.evaluate(LABS_CLIENT, {"api": api_url, "token": id_token})
+    states, log = result["states"], result["log"]
+
+    assert states["initial"] == [], "a new user's list is empty"
+    assert states["firstId"] is None, "so the client sends NoteId null for its first note"
+
+    (first,) = states["afterFirst"]
+    generated = first["NoteId"]
+    assert str(generated).isdigit() and int(generated) <= 2**53 - 1, (
+        f"a server-generated id parseInt reads exactly: {generated!r}"
+    )
+    ids = {note["Note"]: int(note["NoteId"]) for note in states["afterSecond"]}
+    assert ids == {"milk & eggs": int(generated), "call mum": int(generated) + 1}, "max + 1"
+
+    edited = {note["Note"] for note in states["afterEdit"]}
+    assert edited == {"oat milk & eggs", "call mum"}, (
+        "editing through parseInt(NoteId) changed the note itself, and added none"
+    )
+    assert [int(n["NoteId"]) for n in states["afterEdit"] if n["Note"] == "oat milk & eggs"] == [int(generated)]
+
+    # `?text=milk & eggs` reaches the server as text="milk " plus a stray parameter " eggs":
+    # the labs' search still finds the note, and nothing errs.
+    assert [note["Note"] for note in states["search"]] == ["oat milk & eggs"]
+    assert {note["Note"] for note in states["searchAll"]} == edited, "an empty search lists every note"
+
+    assert [note["Note"] for note in states["afterDelete"]] == ["oat milk & eggs"]
+    assert states["reloaded"] == states["afterDelete"]
+    assert all(200 <= entry["status"] < 300 for entry in log), log
+    assert len(log) == 12, log
+
+
+def test_a_page_from_an_origin_not_allowed_cannot_read_the_api(browser, api_url, id_token, unlisted_origin):
+    # The control for the test above: the same call from an origin make dev does not allow is a
+    # network error in the page, because the browser withholds the response.
+    page = browser.new_page()
+    try:
+        page.goto(unlisted_origin + "/")
+        outcome = page.evaluate(
+            """async ({api, token}) => {
+                 try {
+                   const r = await fetch(api + "/notes", {headers: {"Authorization": token, "Content-Type": "application/json"}});
+                   return "read " + r.status;
+                 } catch (error) { return "blocked: " + error.name; }
+               }""",
+            {"api": api_url, "token": id_token},
+        )
+    finally:
+        page.close()
+    assert outcome == "blocked: TypeError", outcome
