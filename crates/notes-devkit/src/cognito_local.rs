@@ -22,19 +22,19 @@
 //! `USER_PASSWORD_AUTH` and an unconfirmed user's sign-in, and puts `cognito:groups` in both the ID
 //! and the access token.
 //!
-//! moto runs under the same lifeline supervisor as DynamoDB Local (see [`crate::dynamodb_local`]):
-//! it stops when the [`CognitoLocal`] is dropped and when this process dies, however it dies.
+//! moto runs under the same lifeline supervisor as DynamoDB Local (the devkit's `supervised`
+//! module): it stops when the [`CognitoLocal`] is dropped and when this process dies, however it
+//! dies.
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 use serde_yaml_ng::Value as Yaml;
 
 use crate::dynamodb_local::free_loopback_port;
+use crate::supervised::{NotReady, SpawnError, SupervisedProcess};
 use crate::workspace_root;
 
 /// The port `make dev` runs moto on. moto's own default, 5000, is taken by AirPlay on macOS.
@@ -93,24 +93,6 @@ const MIRRORED_CLIENT_PROPERTIES: &[&str] = &[
     "ReadAttributes",
     "WriteAttributes",
 ];
-
-/// The same supervisor as DynamoDB Local's (see [`crate::dynamodb_local`] for why each line is
-/// there), running `moto_server` instead of java.
-const SUPERVISOR_SCRIPT: &str = r#"
-exec 3<&0
-"$@" 3<&- </dev/null &
-child_pid=$!
-trap 'kill "$child_pid" 2>/dev/null' EXIT
-trap 'exit 143' TERM INT HUP
-{ cat <&3 >/dev/null; kill "$child_pid" 2>/dev/null; rm -rf "$NOTES_DEVKIT_INSTANCE_DIR"; } &
-watcher_pid=$!
-exec 3<&-
-wait "$child_pid"
-status=$?
-trap - EXIT
-kill "$watcher_pid" 2>/dev/null
-exit "$status"
-"#;
 
 /// What can go wrong with the local Cognito: starting moto, reading the template, talking to the
 /// pool, reading `.local/cognito.env`.
@@ -258,13 +240,8 @@ pub fn find_moto_server() -> Result<PathBuf, CognitoLocalError> {
 pub struct CognitoLocal {
     endpoint: String,
     port: u16,
-    /// Write end of the lifeline pipe, never written to: closing it stops moto.
-    lifeline: Option<ChildStdin>,
-    /// The `sh` supervisor (moto is its child).
-    supervisor: Child,
-    /// A private temporary directory: moto's working directory and its log.
-    instance_dir: PathBuf,
-    log_file: PathBuf,
+    /// moto under its supervisor, in a private working directory that holds its log.
+    process: SupervisedProcess,
 }
 
 impl CognitoLocal {
@@ -297,59 +274,29 @@ impl CognitoLocal {
     }
 
     fn start_on_port(moto_server: &Path, port: u16) -> Result<Self, CognitoLocalError> {
-        let instance_dir = std::env::temp_dir().join(format!(
-            "notes-devkit-cognito-local-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let log_file = instance_dir.join("output.log");
-        let io_error = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| CognitoLocalError::InstanceDir { path, source }
-        };
-        std::fs::create_dir_all(&instance_dir).map_err(io_error(&instance_dir))?;
-        let logs = File::create(&log_file).and_then(|stdout_log| {
-            let stderr_log = stdout_log.try_clone()?;
-            Ok((stdout_log, stderr_log))
-        });
-        let (stdout_log, stderr_log) = match logs {
-            Ok(logs) => logs,
-            Err(source) => {
-                let _ = std::fs::remove_dir_all(&instance_dir);
-                return Err(io_error(&log_file)(source));
-            }
-        };
         let arguments: Vec<OsString> = vec![
-            "-c".into(),
-            SUPERVISOR_SCRIPT.into(),
-            "notes-devkit-cognito-local".into(),
-            moto_server.into(),
             "-H".into(),
             "127.0.0.1".into(),
             "-p".into(),
             port.to_string().into(),
         ];
-        let mut supervisor = Command::new("sh")
-            .args(&arguments)
-            .env("NOTES_DEVKIT_INSTANCE_DIR", &instance_dir)
+        let process = SupervisedProcess::spawn(
+            "notes-devkit-cognito-local",
+            moto_server,
+            &arguments,
             // Pool ids from the pool's name and settings: the same pool id after a restart.
-            .env("MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY", "HASH")
-            .current_dir(&instance_dir)
-            .stdin(Stdio::piped())
-            .stdout(stdout_log)
-            .stderr(stderr_log)
-            .spawn()
-            .map_err(|source| {
-                let _ = std::fs::remove_dir_all(&instance_dir);
-                CognitoLocalError::Spawn(source)
-            })?;
-        let lifeline = supervisor.stdin.take();
+            &[("MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY", "HASH")],
+        )
+        .map_err(|error| match error {
+            SpawnError::Prepare { path, source, .. } => {
+                CognitoLocalError::InstanceDir { path, source }
+            }
+            SpawnError::Spawn(source) => CognitoLocalError::Spawn(source),
+        })?;
         let mut instance = Self {
             endpoint: format!("http://127.0.0.1:{port}"),
             port,
-            lifeline,
-            supervisor,
-            instance_dir,
-            log_file,
+            process,
         };
         instance.wait_until_ready(STARTUP_TIMEOUT)?;
         tracing::debug!(endpoint = %instance.endpoint, "moto (local Cognito) is ready");
@@ -373,56 +320,23 @@ impl CognitoLocal {
 
     /// The last lines moto printed, for diagnostics.
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read(&self.log_file)
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        crate::error::tail_lines(&text, LOG_TAIL_LINES)
+        self.process.log_tail(LOG_TAIL_LINES)
     }
 
     fn wait_until_ready(&mut self, timeout: Duration) -> Result<(), CognitoLocalError> {
-        let started = Instant::now();
         let client = CognitoClient::with_timeout(&self.endpoint, Duration::from_millis(500));
-        loop {
-            if let Ok(Some(status)) = self.supervisor.try_wait() {
-                return Err(CognitoLocalError::Exited {
-                    status: status.to_string(),
-                    log_tail: self.log_tail(),
-                });
-            }
-            if client.answers() {
-                return Ok(());
-            }
-            if started.elapsed() >= timeout {
-                return Err(CognitoLocalError::NotReady {
-                    endpoint: self.endpoint.clone(),
-                    waited: timeout,
-                    log_tail: self.log_tail(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        match self.process.wait_until_ready(timeout, || client.answers()) {
+            Ok(()) => Ok(()),
+            Err(NotReady::Exited(status)) => Err(CognitoLocalError::Exited {
+                status: status.to_string(),
+                log_tail: self.log_tail(),
+            }),
+            Err(NotReady::TimedOut) => Err(CognitoLocalError::NotReady {
+                endpoint: self.endpoint.clone(),
+                waited: timeout,
+                log_tail: self.log_tail(),
+            }),
         }
-    }
-}
-
-impl Drop for CognitoLocal {
-    fn drop(&mut self) {
-        // Closing the lifeline stops moto (see the module docs); sh is killed only as a fallback.
-        drop(self.lifeline.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.supervisor.try_wait() {
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Ok(Some(_)) => break,
-                Ok(None) | Err(_) => {
-                    let _ = self.supervisor.kill();
-                    let _ = self.supervisor.wait();
-                    break;
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.instance_dir);
     }
 }
 

@@ -4,21 +4,18 @@
 //! is the only setup step besides a Java runtime.
 //!
 //! The hard requirement is that java never outlives us: tests keep one instance in a `static`
-//! (never dropped), and a test binary may be killed with SIGKILL. Without `unsafe` we cannot ask
-//! the kernel to signal java when we die (`PR_SET_PDEATHSIG`), so java runs under a small `sh`
-//! supervisor whose stdin is a pipe that only this process holds open. The kernel closes that
-//! pipe when this process exits, however it exits; the supervisor's `cat` then sees end of file
-//! and the supervisor terminates java.
+//! (never dropped), and a test binary may be killed with SIGKILL. So java runs under the
+//! lifeline supervisor of the devkit's `supervised` module, which stops it when this process
+//! exits, however it exits.
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::error::{DevkitError, tail_lines};
+use crate::error::DevkitError;
+use crate::supervised::{NotReady, SpawnError, SupervisedProcess};
 use crate::workspace_root;
 
 /// Environment variable that overrides where `DynamoDBLocal.jar` is looked for.
@@ -33,31 +30,6 @@ const NATIVE_LIB_DIR: &str = "DynamoDBLocal_lib";
 
 /// How many lines of java's output an error message carries.
 const LOG_TAIL_LINES: usize = 40;
-
-/// The supervisor, run as `sh -c SUPERVISOR_SCRIPT <name> <java> <args>...`.
-///
-/// Background jobs of a non-interactive shell get `/dev/null` as stdin, so the lifeline pipe is
-/// first copied to fd 3 and the watcher reads it from there. The watcher is a background job and
-/// the foreground is `wait` on java, because a shell only runs traps between foreground
-/// commands: `wait` is interruptible, `cat` is not. So the supervisor exits (with java's status)
-/// as soon as java exits on its own, which lets [`DynamoDbLocal::start`] notice a crash at once.
-/// When the lifeline closes, the watcher terminates java and removes the instance directory
-/// (java's log and working directory): nobody is left to read it.
-const SUPERVISOR_SCRIPT: &str = r#"
-exec 3<&0
-"$@" 3<&- </dev/null &
-java_pid=$!
-trap 'kill "$java_pid" 2>/dev/null' EXIT
-trap 'exit 143' TERM INT HUP
-{ cat <&3 >/dev/null; kill "$java_pid" 2>/dev/null; rm -rf "$NOTES_DEVKIT_INSTANCE_DIR"; } &
-watcher_pid=$!
-exec 3<&-
-wait "$java_pid"
-status=$?
-trap - EXIT
-kill "$watcher_pid" 2>/dev/null
-exit "$status"
-"#;
 
 /// Where npm installs the jar: `<workspace>/node_modules/amplify-dynamodb-simulator/emulator`.
 pub fn default_jar_dir() -> PathBuf {
@@ -121,16 +93,9 @@ impl DynamoDbLocalOptions {
 pub struct DynamoDbLocal {
     endpoint: String,
     port: u16,
-    /// Write end of the lifeline pipe. Never written to: its only job is to be closed, by
-    /// `Drop` or by the kernel when this process exits, which tells the supervisor to stop java.
-    lifeline: Option<ChildStdin>,
-    /// The `sh` supervisor (java is its child).
-    supervisor: Child,
-    /// A private temporary directory: java's working directory (DynamoDB Local writes a
-    /// metadata file into it, which must not land in the developer's tree) and its log.
-    instance_dir: PathBuf,
-    /// java's stdout and stderr, read back for error messages.
-    log_file: PathBuf,
+    /// java under its supervisor, in a private working directory (DynamoDB Local writes a
+    /// metadata file into it, which must not land in the developer's tree) that holds its log.
+    process: SupervisedProcess,
 }
 
 impl DynamoDbLocal {
@@ -182,38 +147,9 @@ impl DynamoDbLocal {
         java: &Path,
         port: u16,
     ) -> Result<Self, DevkitError> {
-        let instance_dir = std::env::temp_dir().join(format!(
-            "notes-devkit-dynamodb-local-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let log_file = instance_dir.join("output.log");
-        let create_log = |source| DevkitError::CreateLogFile {
-            path: log_file.clone(),
-            source,
-        };
-        let remove_instance_dir = || {
-            let _ = std::fs::remove_dir_all(&instance_dir);
-        };
-        std::fs::create_dir_all(&instance_dir).map_err(create_log)?;
-        let logs = File::create(&log_file).and_then(|stdout_log| {
-            let stderr_log = stdout_log.try_clone()?;
-            Ok((stdout_log, stderr_log))
-        });
-        let (stdout_log, stderr_log) = logs.map_err(|source| {
-            remove_instance_dir();
-            create_log(source)
-        })?;
-
-        let mut arguments: Vec<OsString> = vec![
-            "-c".into(),
-            SUPERVISOR_SCRIPT.into(),
-            // `$0` of the script: the name sh uses in its own error messages.
-            "notes-devkit-dynamodb-local".into(),
-            java.into(),
-        ];
         let mut library_path = OsString::from("-Djava.library.path=");
         library_path.push(options.jar_dir.join(NATIVE_LIB_DIR));
-        arguments.push(library_path);
+        let mut arguments: Vec<OsString> = vec![library_path];
         // Start-up time dominates a test run; the JIT's top tier only pays off in long runs.
         if options.steady_state {
             for flag in ["-Xms1g", "-Xmx1g", "-Xmn768m", "-XX:+UseParallelGC"] {
@@ -237,27 +173,22 @@ impl DynamoDbLocal {
             None => arguments.push("-inMemory".into()),
         }
 
-        let mut supervisor = Command::new("sh")
-            .args(&arguments)
-            .env("NOTES_DEVKIT_INSTANCE_DIR", &instance_dir)
-            .current_dir(&instance_dir)
-            .stdin(Stdio::piped())
-            .stdout(stdout_log)
-            .stderr(stderr_log)
-            .spawn()
-            .map_err(|source| {
-                remove_instance_dir();
-                DevkitError::SpawnDynamoDbLocal(source)
-            })?;
-        let lifeline = supervisor.stdin.take();
+        let process =
+            SupervisedProcess::spawn("notes-devkit-dynamodb-local", java, &arguments, &[])
+                .map_err(|error| match error {
+                    SpawnError::Prepare {
+                        log_file, source, ..
+                    } => DevkitError::CreateLogFile {
+                        path: log_file,
+                        source,
+                    },
+                    SpawnError::Spawn(source) => DevkitError::SpawnDynamoDbLocal(source),
+                })?;
         // From here on, `Drop` cleans up whatever happens below.
         let mut instance = Self {
             endpoint: format!("http://127.0.0.1:{port}"),
             port,
-            lifeline,
-            supervisor,
-            instance_dir,
-            log_file,
+            process,
         };
         instance.wait_until_ready(STARTUP_TIMEOUT)?;
         tracing::debug!(endpoint = %instance.endpoint, "DynamoDB Local is ready");
@@ -276,58 +207,27 @@ impl DynamoDbLocal {
 
     /// The last lines java printed, for diagnostics.
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read(&self.log_file)
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        tail_lines(&text, LOG_TAIL_LINES)
+        self.process.log_tail(LOG_TAIL_LINES)
     }
 
     fn wait_until_ready(&mut self, timeout: Duration) -> Result<(), DevkitError> {
-        let started = Instant::now();
-        loop {
-            // A crashed java (bad jar, port taken, old Java) makes the supervisor exit: report
-            // that at once instead of waiting for the timeout.
-            if let Ok(Some(status)) = self.supervisor.try_wait() {
-                return Err(DevkitError::DynamoDbLocalExited {
-                    status: status.to_string(),
-                    log_tail: self.log_tail(),
-                });
-            }
-            if answers_http(self.port) {
-                return Ok(());
-            }
-            if started.elapsed() >= timeout {
-                return Err(DevkitError::DynamoDbLocalNotReady {
-                    endpoint: self.endpoint.clone(),
-                    waited: timeout,
-                    log_tail: self.log_tail(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let port = self.port;
+        // A crashed java (bad jar, port taken, old Java) is reported at once, not at the timeout.
+        match self
+            .process
+            .wait_until_ready(timeout, || answers_http(port))
+        {
+            Ok(()) => Ok(()),
+            Err(NotReady::Exited(status)) => Err(DevkitError::DynamoDbLocalExited {
+                status: status.to_string(),
+                log_tail: self.log_tail(),
+            }),
+            Err(NotReady::TimedOut) => Err(DevkitError::DynamoDbLocalNotReady {
+                endpoint: self.endpoint.clone(),
+                waited: timeout,
+                log_tail: self.log_tail(),
+            }),
         }
-    }
-}
-
-impl Drop for DynamoDbLocal {
-    fn drop(&mut self) {
-        // Closing the lifeline is the normal way to stop java (see the module docs); the
-        // supervisor then exits with java. Only if that takes too long is sh killed outright.
-        drop(self.lifeline.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.supervisor.try_wait() {
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Ok(Some(_)) => break,
-                Ok(None) | Err(_) => {
-                    let _ = self.supervisor.kill();
-                    let _ = self.supervisor.wait();
-                    break;
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.instance_dir);
     }
 }
 

@@ -25,6 +25,7 @@ pub mod gateway;
 pub mod issuer;
 pub mod local_api;
 pub mod runtime_api;
+mod supervised;
 pub mod tables;
 pub mod testing;
 
