@@ -8,26 +8,29 @@ PORT ?= 4000
 DYNAMODB_PORT ?= 8000
 DYNAMODB_DATA ?= .local/dynamodb
 INVOKE_PORT ?= 9000
-ISSUER_PORT ?= 9100
 # The local Cognito (moto) of `make dev`, and the file where it writes the pool's ids.
 COGNITO_PORT ?= 9229
 COGNITO_ENV ?= .local/cognito.env
+# The local Polly of `make dev` (espeak-ng + lame behind Polly's SynthesizeSpeech API).
+POLLY_PORT ?= 9230
 FN ?= list
 EVENT ?= events/list-notes.json
 
-# What the functions read at init when run locally (the template sets the same in AWS; the
-# authorizer trusts the local issuer of `make issuer` instead of a Cognito user pool).
-LOCAL_ENV := NOTES_TABLE=notes,POSTS_TABLE=posts,IDEMPOTENCY_TABLE=idempotency,AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT),AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,AWS_EC2_METADATA_DISABLED=true,TOKEN_ISSUER=https://local-issuer.invalid/notes-local-pool,JWKS_URL=http://127.0.0.1:$(ISSUER_PORT)/.well-known/jwks.json,USER_POOL_CLIENT_IDS=notes-local-client
+# Where `make dev` writes its functions' environment (its DynamoDB Local, moto's Cognito pool and
+# S3, the local Polly): `make watch` runs the functions with exactly that environment.
+FUNCTIONS_ENV ?= .local/functions.env
 
-.PHONY: help dev setup test dynamodb watch invoke build deploy issuer token fuzz authorize drills bench \
-	build-AuthorizerFunction build-ListFunction build-CreateUpdateFunction build-DeleteFunction build-PostFunction
+.PHONY: help dev setup test dynamodb watch invoke build deploy token fuzz authorize drills bench \
+	build-AuthorizerFunction build-ListFunction build-CreateUpdateFunction build-DeleteFunction build-PostFunction \
+	build-DictateFunction
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-dev: setup ## Run the whole backend locally on 127.0.0.1:PORT, Cognito (moto) on COGNITO_PORT (IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
+dev: setup ## Run the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
-		--cognito-port $(COGNITO_PORT) --cognito-env '$(COGNITO_ENV)' \
+		--cognito-port $(COGNITO_PORT) --polly-port $(POLLY_PORT) --cognito-env '$(COGNITO_ENV)' \
+		--functions-env '$(FUNCTIONS_ENV)' \
 		$(if $(IN_MEMORY),--in-memory,--data-dir $(DYNAMODB_DATA)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
 
 setup: ## Install the development tools (.venv, node_modules, rustup components)
@@ -39,8 +42,9 @@ test: ## Run every check and test (what CI runs)
 dynamodb: setup ## Start DynamoDB Local on DYNAMODB_PORT with the template's tables (data in DYNAMODB_DATA)
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- dynamodb --port $(DYNAMODB_PORT) --data-dir $(DYNAMODB_DATA)
 
-watch: setup ## Serve the functions on the Lambda Runtime API (cargo lambda watch, port INVOKE_PORT)
-	@cargo lambda watch --invoke-port $(INVOKE_PORT) --env-vars '$(LOCAL_ENV)'
+watch: setup ## Serve the functions on the Lambda Runtime API (cargo lambda watch, port INVOKE_PORT) with make dev's services
+	@test -s '$(FUNCTIONS_ENV)' || { echo "make watch runs the functions against make dev's services: start make dev first (it writes $(FUNCTIONS_ENV))" >&2; exit 1; }
+	@cargo lambda watch --invoke-port $(INVOKE_PORT) --env-file '$(FUNCTIONS_ENV)'
 
 invoke: ## Invoke function FN with the fixture EVENT through `make watch` (e.g. FN=createUpdate EVENT=events/create-note.json)
 	@cargo lambda invoke $(FN) --invoke-port $(INVOKE_PORT) --data-file $(EVENT)
@@ -63,9 +67,7 @@ build-ListFunction: ; $(call sam_artifact,list)
 build-CreateUpdateFunction: ; $(call sam_artifact,createUpdate)
 build-DeleteFunction: ; $(call sam_artifact,delete)
 build-PostFunction: ; $(call sam_artifact,post)
-
-issuer: ## Serve the local issuer's JWKS (a Cognito stand-in) on ISSUER_PORT; keys in .local/issuer
-	@cargo run --quiet -p notes-devkit --bin notes-dev -- issuer --port $(ISSUER_PORT)
+build-DictateFunction: ; $(call sam_artifact,dictate)
 
 token: ## Print an ID token of make dev's user pool (user created if new): make token USER=alice [GROUPS=a,b] [ACCESS=1]
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- token --pool '$(COGNITO_ENV)' --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
@@ -81,5 +83,5 @@ fuzz: ## Fuzz every cargo-fuzz target for FUZZ_SECONDS (default 60) each
 
 METHOD_ARN := arn:aws:execute-api:us-east-1:123456789012:abcdef123/Prod/GET/notes
 
-authorize: ## Invoke the authorizer (through make watch) with a fresh token for USER
-	@cargo lambda invoke authorizer --invoke-port $(INVOKE_PORT) --data-ascii "{\"type\":\"TOKEN\",\"authorizationToken\":\"Bearer $$(cargo run --quiet -p notes-devkit --bin notes-dev -- token --user '$(USER)')\",\"methodArn\":\"$(METHOD_ARN)\"}"
+authorize: ## Invoke the authorizer (through make watch) with a fresh token of make dev's pool for USER
+	@cargo lambda invoke authorizer --invoke-port $(INVOKE_PORT) --data-ascii "{\"type\":\"TOKEN\",\"authorizationToken\":\"Bearer $$(cargo run --quiet -p notes-devkit --bin notes-dev -- token --pool '$(COGNITO_ENV)' --user '$(USER)')\",\"methodArn\":\"$(METHOD_ARN)\"}"

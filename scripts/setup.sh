@@ -37,6 +37,18 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# Real speech for the local Polly (crates/notes-devkit/src/polly_local.rs): espeak-ng speaks the
+# text as WAV and lame encodes it to mp3, as Polly returns it.
+if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v lame >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing espeak-ng and lame for the local Polly (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends espeak-ng lame >/dev/null
+  else
+    printf 'error: the local Polly needs espeak-ng and lame: install the Debian packages espeak-ng and lame\n' >&2
+    exit 1
+  fi
+fi
+
 # Python tools, reinstalled only when requirements-dev.txt changes.
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"

@@ -1,22 +1,21 @@
 #!/usr/bin/env bash
-# Walks the README's "run it locally" commands exactly as a newcomer would type them, on free
-# ports: `make dynamodb`, `make watch` (cargo lambda watch) and `make invoke` with fixtures from
-# events/, and checks what comes back. Called by scripts/test.sh.
+# Walks the README's "invoke single functions" commands exactly as a newcomer would type them, on
+# free ports: `make dev` (for its services), `make watch` (cargo lambda watch) and `make invoke`
+# with fixtures from events/, `make authorize` with a token of the local pool, and checks what
+# comes back. Called by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-DYNAMODB_PORT=$(free_port)
+# shellcheck source=scripts/lib/make-dev.sh
+source scripts/lib/make-dev.sh
 INVOKE_PORT=$(free_port)
-ISSUER_PORT=$(free_port)
 logs=$(mktemp -d)
-pids=()
+watch_pid=
 cleanup() {
-  for pid in "${pids[@]}"; do
-    # make runs its recipe in a child: stop the whole process group.
-    kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-  done
+  # make runs its recipe in a child: stop the whole process group.
+  [ -n "$watch_pid" ] && { kill -- -"$watch_pid" 2>/dev/null || kill "$watch_pid" 2>/dev/null || true; }
+  stop_make_dev
   rm -rf "$logs"
 }
 trap cleanup EXIT
@@ -32,17 +31,18 @@ wait_for() { # wait_for <seconds> <description> <command...>
   return 1
 }
 
-set -m # own process groups for the background jobs, so cleanup can stop each whole tree
-make dynamodb DYNAMODB_PORT="$DYNAMODB_PORT" DYNAMODB_DATA="$logs/data" >"$logs/dynamodb.log" 2>&1 &
-pids+=($!)
-make issuer ISSUER_PORT="$ISSUER_PORT" >"$logs/issuer.log" 2>&1 &
-pids+=($!)
-make watch DYNAMODB_PORT="$DYNAMODB_PORT" INVOKE_PORT="$INVOKE_PORT" ISSUER_PORT="$ISSUER_PORT" >"$logs/watch.log" 2>&1 &
-pids+=($!)
-set +m
+# Before make dev: make watch says what it needs.
+if out=$(make --no-print-directory watch FUNCTIONS_ENV="$logs/none.env" 2>&1); then
+  echo "make watch without make dev should refuse to start" >&2; exit 1
+fi
+grep -q "start make dev first" <<<"$out" || { echo "make watch without make dev: unclear error: $out" >&2; exit 1; }
 
-wait_for 300 "DynamoDB Local with tables" grep -q "listening on" "$logs/dynamodb.log"
-wait_for 120 "the local issuer" grep -q "local issuer" "$logs/issuer.log"
+start_make_dev "$logs"
+echo "ok  make dev (its services: DynamoDB Local, moto's Cognito and S3, the local Polly)" >&2
+set -m # an own process group for make watch, so cleanup can stop its whole tree
+make watch INVOKE_PORT="$INVOKE_PORT" FUNCTIONS_ENV="$FUNCTIONS_ENV" >"$logs/watch.log" 2>&1 &
+watch_pid=$!
+set +m
 wait_for 120 "cargo lambda watch" bash -c "exec 3<>/dev/tcp/127.0.0.1/$INVOKE_PORT"
 
 invoke() { # invoke <function> <event> -> response JSON on stdout
@@ -69,7 +69,16 @@ expect_status delete events/delete-note.json 204 >/dev/null
 expect_status delete events/delete-note.json 404 >/dev/null
 expect_status post events/create-post.json 201 >/dev/null
 expect_status post events/list-posts.json 200 >/dev/null
-allowed=$(make --no-print-directory authorize USER=alice INVOKE_PORT="$INVOKE_PORT" ISSUER_PORT="$ISSUER_PORT")
+# Dictate: alice's note 1 (written again, as it was just deleted), read aloud by the local Polly
+# and kept in moto's S3.
+expect_status createUpdate events/update-note.json 201 >/dev/null
+url=$(expect_status dictate events/dictate-note.json 200 | python3 -c 'import json,sys; print(json.loads(json.load(sys.stdin)["body"]))')
+curl -sf -o "$logs/note.mp3" "$url" || { echo "the presigned URL of make invoke FN=dictate did not download" >&2; exit 1; }
+head -c 3 "$logs/note.mp3" | od -An -tx1 | grep -Eq "ff f[23bf]|49 44 33" || { echo "make invoke FN=dictate: not an mp3" >&2; exit 1; }
+echo "ok  the presigned URL downloads an mp3 ($(wc -c <"$logs/note.mp3") bytes)" >&2
+expect_status dictate events/dictate-note-unknown-voice.json 400 >/dev/null
+expect_status dictate events/dictate-note-other-user.json 404 >/dev/null
+allowed=$(make --no-print-directory authorize USER=alice INVOKE_PORT="$INVOKE_PORT" COGNITO_ENV="$COGNITO_ENV")
 python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["policyDocument"]["Statement"][0]["Effect"]=="Allow" and r["context"]["username"]=="alice", r' "$allowed" \
   || { echo "make authorize USER=alice: expected an Allow for alice, got: $allowed" >&2; tail -n 40 "$logs/watch.log" >&2; exit 1; }
 echo "ok  authorizer (make authorize USER=alice) -> Allow, username alice" >&2

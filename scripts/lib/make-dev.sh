@@ -6,18 +6,22 @@
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_make_dev WORK_DIR [VARIABLE=value ...]: starts `make dev` with the extra make variables,
-# waits until it serves, and sets PORT (the API's), DEV_PID and COGNITO_ENV. Its request log and
+# waits until it serves, and sets PORT (the API's), DEV_PID, COGNITO_ENV and FUNCTIONS_ENV (for
+# `make watch`). Its request log and
 # its own output go to WORK_DIR/requests.log and WORK_DIR/dev.log.
 start_make_dev() {
   local work=$1
   shift
   PORT=$(free_port)
-  local dynamodb_port cognito_port
+  local dynamodb_port cognito_port polly_port
   dynamodb_port=$(free_port)
   cognito_port=$(free_port)
+  polly_port=$(free_port)
   export COGNITO_ENV="$work/cognito.env"
+  export FUNCTIONS_ENV="$work/functions.env"
   set -m
-  make dev PORT="$PORT" DYNAMODB_PORT="$dynamodb_port" COGNITO_PORT="$cognito_port" IN_MEMORY=1 "$@" \
+  make dev PORT="$PORT" DYNAMODB_PORT="$dynamodb_port" COGNITO_PORT="$cognito_port" POLLY_PORT="$polly_port" \
+    FUNCTIONS_ENV="$FUNCTIONS_ENV" IN_MEMORY=1 "$@" \
     >"$work/requests.log" 2>"$work/dev.log" &
   DEV_PID=$!
   set +m

@@ -1,12 +1,17 @@
 """The security-relevant shape of template.yaml, checked offline after the SAM transform: what a
 review of the deployed stack would look for."""
 
+import copy
 import re
+
+import pytest
 
 from conftest import ROOT, api_routes, cargo_binaries, env_vars_read, function_binary, functions, sam_transform
 
-# The DynamoDB actions each function's code performs (see crates/notes-dynamodb), per table: its
-# policy must grant exactly these, on these tables only.
+# The actions each function's code performs (see crates/notes-dynamodb), per resource of ours: a
+# table (its ARN or an index of it), the audio bucket ("AudioBucket", for listing) or its objects
+# ("AudioBucket/*"), or "*" for an action that has no resource of ours to be scoped to. Its
+# policy must grant exactly these, on these resources only.
 IDEMPOTENCY_ACTIONS = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 EXPECTED_ACTIONS = {
     "AuthorizerFunction": {},
@@ -17,7 +22,31 @@ EXPECTED_ACTIONS = {
         "PostsTable": {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"},
         "IdempotencyTable": IDEMPOTENCY_ACTIONS,
     },
+    # Reads the note, reuses (HeadObject, presigned GET) or writes its mp3, synthesizes it.
+    # ListBucket only so that HeadObject of a missing key is a 404, not a 403.
+    "DictateFunction": {
+        "NotesTable": {"dynamodb:GetItem"},
+        "AudioBucket/*": {"s3:GetObject", "s3:PutObject"},
+        "AudioBucket": {"s3:ListBucket"},
+        "*": {"polly:SynthesizeSpeech"},
+    },
 }
+# The only actions that may be granted on Resource "*": SynthesizeSpeech's only resource type is
+# a lexicon, and the stack uses none.
+UNSCOPABLE_ACTIONS = {"polly:SynthesizeSpeech"}
+# Every route of the API and the function that serves it.
+EXPECTED_ROUTES = {
+    ("GET", "/notes"): "ListFunction",
+    ("GET", "/notes/search"): "ListFunction",
+    ("GET", "/notes/{id}"): "ListFunction",
+    ("POST", "/notes"): "CreateUpdateFunction",
+    ("POST", "/notes/{id}"): "DictateFunction",
+    ("DELETE", "/notes/{id}"): "DeleteFunction",
+    ("GET", "/post"): "PostFunction",
+    ("POST", "/post"): "PostFunction",
+}
+# API Gateway gives up on a Lambda integration after this, whatever the function's timeout.
+API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
 # Tables whose loss would lose what users wrote.
 USER_DATA_TABLES = {"NotesTable", "PostsTable"}
 # Managed policies SAM attaches by itself: logs and X-Ray writes, nothing else.
@@ -38,18 +67,22 @@ def rest_api_body(transformed):
 
 
 def test_every_route_needs_the_authorizer_and_an_api_key(transformed, template):
+    assert api_routes(template) == EXPECTED_ROUTES
     body = rest_api_body(transformed)
-    methods = 0
+    deployed = set()
     for path, operations in body["paths"].items():
         for method, operation in operations.items():
             if method == "options":
                 assert "security" not in operation or operation["security"] == [], f"preflight {path} must stay open"
                 continue
-            methods += 1
+            deployed.add((method.upper(), path))
             names = {name for entry in operation.get("security", []) for name in entry}
             assert "TokenAuthorizer" in names, f"{method.upper()} {path} lacks the authorizer"
             assert "api_key" in names, f"{method.upper()} {path} does not require an API key"
-    assert methods == len(api_routes(template)) == 7
+            function = EXPECTED_ROUTES.get((method.upper(), path))
+            uri = str(operation["x-amazon-apigateway-integration"]["uri"])
+            assert f"${{{function}.Arn}}" in uri, f"{method.upper()} {path} is not served by {function}"
+    assert deployed == set(EXPECTED_ROUTES)
 
 
 def test_the_api_key_requirement_can_be_turned_off_and_throttling_stays(template, transformed):
@@ -106,33 +139,89 @@ def _role_of(transformed, function):
     return transformed["Resources"][role["Fn::GetAtt"][0]]["Properties"]
 
 
-def _table_of(resource):
-    """The logical id of the table a policy resource names (`!GetAtt T.Arn`, `!Sub "${T.Arn}/index/.."`)."""
-    text = str(resource)
-    found = [table for table in ("NotesTable", "PostsTable", "IdempotencyTable") if table in text]
-    assert len(found) == 1, f"{text} names no single table of ours"
-    return found[0]
+def _arn_text(resource):
+    """A policy resource as `!Sub` text: `!GetAtt T.Arn` is "${T.Arn}". (The offline
+    AWS::LanguageExtensions leaves a `!Sub` it cannot resolve as its bare string.)"""
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        target = resource["Fn::GetAtt"]
+        return "${" + (target if isinstance(target, str) else ".".join(target)) + "}"
+    if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
+        return resource["Fn::Sub"]
+    assert isinstance(resource, str), f"{resource} is no ARN this test can read"
+    return resource
 
 
-def test_each_function_may_only_do_what_it_does_on_its_own_tables(transformed):
+def _resource_of(resource):
+    """What a policy resource names, as a key of EXPECTED_ACTIONS: a table (`!GetAtt T.Arn`,
+    `!Sub "${T.Arn}/index/.."`), "AudioBucket" (`!GetAtt AudioBucket.Arn`), "AudioBucket/*"
+    (`!Sub "${AudioBucket.Arn}/*"`: its objects) or "*"."""
+    if resource == "*":
+        return "*"
+    arn = _arn_text(resource)
+    for table in ("NotesTable", "PostsTable", "IdempotencyTable"):
+        if arn == f"${{{table}.Arn}}" or arn.startswith(f"${{{table}.Arn}}/index/"):
+            return table
+    if arn in ("${AudioBucket.Arn}", "${AudioBucket.Arn}/*"):
+        return arn.replace("${AudioBucket.Arn}", "AudioBucket")
+    raise AssertionError(f"{resource} names nothing of ours")
+
+
+def granted_actions(transformed, function):
+    """{resource (as _resource_of names it): actions} that the function's role allows; fails on
+    anything broader than an action on a resource of ours."""
+    role = _role_of(transformed, function)
+    for arn in role.get("ManagedPolicyArns", []):
+        text = str(arn)
+        assert any(allowed in text for allowed in ALLOWED_MANAGED), f"{function}: managed policy {text}"
+        assert "FullAccess" not in text
+    granted = {}
+    for policy in role.get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            # NotAction and NotResource grant everything but what they name. This check reads only
+            # Action and Resource, so it refuses any other key (a Condition too) rather than misread it.
+            assert set(statement) <= {"Sid", "Effect", "Action", "Resource"}, f"{function}: {sorted(statement)}"
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                assert "*" not in action, f"{function}: wildcard action {action}"
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for resource in resources:
+                if resource == "*":
+                    assert set(actions) <= UNSCOPABLE_ACTIONS, f"{function}: {sorted(actions)} on Resource *"
+                granted.setdefault(_resource_of(resource), set()).update(actions)
+    return granted
+
+
+def test_each_function_may_only_do_what_it_does_on_its_own_resources(transformed, template):
+    assert set(EXPECTED_ACTIONS) == set(functions(template)), "every function's grants are listed"
     for function, expected in EXPECTED_ACTIONS.items():
-        role = _role_of(transformed, function)
-        for arn in role.get("ManagedPolicyArns", []):
-            text = str(arn)
-            assert any(allowed in text for allowed in ALLOWED_MANAGED), f"{function}: managed policy {text}"
-            assert "FullAccess" not in text
-        granted = {}
-        for policy in role.get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
-                assert statement["Effect"] == "Allow"
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                for action in actions:
-                    assert "*" not in action, f"{function}: wildcard action {action}"
-                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-                for resource in resources:
-                    assert str(resource) != "*", f"{function}: Resource *"
-                    granted.setdefault(_table_of(resource), set()).update(actions)
+        granted = granted_actions(transformed, function)
         assert granted == expected, f"{function}: {granted} != {expected}"
+
+
+def _with_dictate_statement(template, statement):
+    mutated = copy.deepcopy(template)
+    mutated["Resources"]["DictateFunction"]["Properties"]["Policies"][0]["Statement"].append(statement)
+    return sam_transform(mutated)
+
+
+@pytest.mark.parametrize(
+    "statement, complaint",
+    [
+        ({"Effect": "Allow", "Action": ["s3:*"], "Resource": {"Fn::Sub": "${AudioBucket.Arn}/*"}}, "wildcard action"),
+        ({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}, "on Resource \\*"),
+        ({"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::someone-elses-bucket/*"}, "nothing of ours"),
+        ({"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": {"Fn::GetAtt": ["PostsTable", "Arn"]}}, "!="),
+        ({"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": {"Fn::Sub": "${AudioBucket.Arn}/*"}}, "!="),
+        ({"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"}, "NotAction"),
+    ],
+)
+def test_a_broader_dictate_policy_is_caught(template, statement, complaint):
+    # The check above on the one function with S3 and Polly grants, against the mutations a
+    # review would refuse: every one of them must fail it.
+    with pytest.raises(AssertionError, match=complaint):
+        granted = granted_actions(_with_dictate_statement(template, statement), "DictateFunction")
+        assert granted == EXPECTED_ACTIONS["DictateFunction"], f"{granted} != expected"
 
 
 def test_environment_matches_what_each_binary_reads(template):
@@ -170,8 +259,119 @@ def test_functions_are_built_and_run_as_designed(template):
         assert 3 <= timeout <= 29, f"{name}: timeout {timeout} s (the SDK needs 6 s, API Gateway gives 29)"
         assert props.get("LoggingConfig", globals_["LoggingConfig"])["LogFormat"] == "JSON"
         assert "LogGroup" in props.get("LoggingConfig", {}), f"{name}: log group with retention"
+        # Its own group, named after its binary, kept as long as the deployer chose.
+        group = template["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert group["Type"] == "AWS::Logs::LogGroup", name
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+        assert group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{binary}"}, name
     assert used == set(binaries), "every function binary is deployed, and nothing else"
     assert 'cp target/lambda/$(1)/bootstrap "$(ARTIFACTS_DIR)/bootstrap"' in makefile
+
+
+def _dictate_constant(name):
+    """A `pub const` of crates/dictate: seconds of a `Duration::from_secs(..)`, a `u32`, or a `&str`."""
+    source = (ROOT / "crates/dictate/src/lib.rs").read_text()
+    match = re.search(rf'pub const {name}: (?:Duration = Duration::from_secs\(([0-9_]+)\)|&str = "([^"]*)"|u32 = ([0-9_]+));', source)
+    assert match, f"crates/dictate/src/lib.rs has no `pub const {name}` this test can read"
+    seconds, text, number = match.groups()
+    if text is not None:
+        return text
+    return int((seconds or number).replace("_", ""))
+
+
+def test_dictate_answers_before_lambda_and_api_gateway_give_up(template):
+    props = template["Resources"]["DictateFunction"]["Properties"]
+    timeout = props["Timeout"]
+    # The function gives its own work (Polly, S3, DynamoDB) this long before it answers 503. Its
+    # timeout leaves room to answer after that, and stays under the gateway's limit, or the
+    # caller would get the gateway's 504 instead of our Retry-After.
+    budget = _dictate_constant("DICTATION_DEADLINE")
+    assert budget < timeout < API_GATEWAY_INTEGRATION_LIMIT_SECONDS, f"timeout {timeout} s, budget {budget} s"
+    assert props["MemorySize"] >= 256
+
+
+def test_dictate_parameters_agree_with_the_code(template):
+    # A deployed value the function refuses would fail every cold start; the defaults are the
+    # function's own, so an unset variable (make dev) behaves as a default stack.
+    params = template["Parameters"]
+    assert params["DictateUrlTtlSeconds"]["Default"] == _dictate_constant("DEFAULT_URL_TTL")
+    assert params["DictateUrlTtlSeconds"]["MaxValue"] <= _dictate_constant("MAX_URL_TTL")
+    assert params["DefaultVoiceId"]["Default"] == _dictate_constant("DEFAULT_VOICE")
+    assert params["AudioRetentionDays"]["Default"] == _dictate_constant("DEFAULT_RETENTION_DAYS")
+
+
+def test_the_voices_offered_are_the_domains(template, openapi):
+    """The stack's default voice and the documented VoiceIds are exactly the voices the function
+    knows: a default it refuses would fail every cold start."""
+    voices = re.findall(r'voice\("([A-Za-z]+)", "', (ROOT / "crates/notes-domain/src/speech.rs").read_text())
+    assert len(voices) > 50 and "Joanna" in voices
+    assert template["Parameters"]["DefaultVoiceId"]["AllowedValues"] == voices
+    documented = openapi["components"]["schemas"]["DictateRequest"]["properties"]["VoiceId"]["enum"]
+    assert documented == [""] + voices
+
+
+def test_dictate_environment_names_its_table_bucket_and_voice_settings(template):
+    variables = template["Resources"]["DictateFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables == {
+        "NOTES_TABLE": {"Ref": "NotesTable"},
+        "AUDIO_BUCKET": {"Ref": "AudioBucket"},
+        "DICTATE_URL_TTL_SECONDS": {"Ref": "DictateUrlTtlSeconds"},
+        "POLLY_ENGINE": {"Ref": "PollyEngine"},
+        "DEFAULT_VOICE_ID": {"Ref": "DefaultVoiceId"},
+        "AUDIO_RETENTION_DAYS": {"Ref": "AudioRetentionDays"},
+        "ALLOWED_ORIGINS": {"Ref": "AllowedOrigin"},
+    }
+
+
+def test_the_audio_bucket_is_private_encrypted_and_a_cache_that_expires(template):
+    bucket = template["Resources"]["AudioBucket"]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}, "SSE-S3"
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}, "ACLs off"
+    rules = [rule for rule in props["LifecycleConfiguration"]["Rules"] if rule["Status"] == "Enabled"]
+    assert len(rules) == 1 and "Prefix" not in rules[0] and "Filter" not in rules[0], "one rule, for every object"
+    assert rules[0]["ExpirationInDays"] == {"Ref": "AudioRetentionDays"}
+    assert rules[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    # Regenerable audio: deleted with the stack, unlike the tables (which keep what users wrote).
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Delete"
+
+
+def test_the_retention_parameter_reaches_the_lifecycle_rule(template):
+    (rule,) = sam_transform(template, {"AudioRetentionDays": 3})["Resources"]["AudioBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] in (3, "3")
+
+
+def test_a_browser_on_the_api_origin_may_read_the_audio(template):
+    (rule,) = template["Resources"]["AudioBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert set(rule["AllowedMethods"]) == {"GET", "HEAD"}, "read only"
+    assert rule["AllowedOrigins"] == [{"Ref": "AllowedOrigin"}], "the API's own origin"
+    assert rule["MaxAge"] == 600
+
+
+def test_the_audio_bucket_refuses_plain_http(template):
+    policies = [r for r in template["Resources"].values() if r["Type"] == "AWS::S3::BucketPolicy"]
+    (policy,) = [p for p in policies if p["Properties"]["Bucket"] == {"Ref": "AudioBucket"}]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert all(statement["Effect"] == "Deny" for statement in statements), "the policy grants nothing"
+    denials = [
+        statement
+        for statement in statements
+        if statement["Principal"] == "*"
+        and statement["Action"] in ("s3:*", ["s3:*"])
+        and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(denials) == 1, statements
+    resources = denials[0]["Resource"]
+    # The bucket ARN covers bucket operations (ListBucket), the /* one every object.
+    assert {_arn_text(resource) for resource in resources} == {"${AudioBucket.Arn}", "${AudioBucket.Arn}/*"}
 
 
 def test_functions_read_tls_roots_from_one_bundle(template):
@@ -243,7 +443,9 @@ def test_cors_on_success_errors_and_preflight(transformed, template):
 
 def test_bodies_are_validated_against_models(transformed):
     body = rest_api_body(transformed)
-    for path in ("/notes", "/post"):
+    posts = [(method, path) for method, path in EXPECTED_ROUTES if method == "POST"]
+    assert ("POST", "/notes/{id}") in posts
+    for _, path in posts:
         post = body["paths"][path]["post"]
         assert post.get("x-amazon-apigateway-request-validator"), f"POST {path} has no validator"
         (parameter,) = [p for p in post["parameters"] if p["in"] == "body"]
@@ -260,7 +462,8 @@ def test_access_logs_and_metrics(transformed, template):
 
 
 def test_outputs(template):
-    assert {"ApiUrl", "UserPoolId", "UserPoolClientId", "ApiKeyId", "NotesTableName", "PostsTableName"} <= set(template["Outputs"])
+    assert {"ApiUrl", "UserPoolId", "UserPoolClientId", "ApiKeyId", "NotesTableName", "PostsTableName", "AudioBucketName"} <= set(template["Outputs"])
+    assert template["Outputs"]["AudioBucketName"]["Value"] == {"Ref": "AudioBucket"}
 
 
 def test_parameters_have_safe_defaults(template):
@@ -270,6 +473,17 @@ def test_parameters_have_safe_defaults(template):
     assert params["Architecture"]["Default"] in params["Architecture"]["AllowedValues"]
     assert params["LogRetentionDays"]["Default"] in params["LogRetentionDays"]["AllowedValues"]
     assert params["RequiredGroup"]["Default"] == ""
+    for name in ("AudioRetentionDays", "DictateUrlTtlSeconds"):
+        assert params[name]["MinValue"] <= params[name]["Default"] <= params[name]["MaxValue"], name
+    assert params["AudioRetentionDays"]["MinValue"] >= 1, "S3 expires objects after whole days"
+    # A presigned URL dies with the role session that signed it: longer would not be honoured.
+    assert params["DictateUrlTtlSeconds"]["Default"] == 900 and params["DictateUrlTtlSeconds"]["MaxValue"] <= 3600
+    assert set(params["PollyEngine"]["AllowedValues"]) == {"neural", "standard"}
+    assert params["PollyEngine"]["Default"] == "neural"
+    voice = params["DefaultVoiceId"]
+    assert voice["Default"] in voice["AllowedValues"], "the default voice is one of its allowed values"
+    model = template["Resources"]["NotesApi"]["Properties"]["Models"]["DictateInput"]
+    assert len(voice["Default"]) <= model["properties"]["VoiceId"]["maxLength"]
 
 
 def test_openapi_describes_exactly_the_deployed_routes(template, openapi):
@@ -298,9 +512,9 @@ def test_the_labs_first_note_passes_the_gateway_model(template):
 def test_openapi_schemas_agree_with_the_gateway_models(template, openapi):
     models = template["Resources"]["NotesApi"]["Properties"]["Models"]
     schemas = openapi["components"]["schemas"]
-    for name in ("NoteInput", "PostInput"):
-        model, schema = models[name], schemas[name]
-        assert model["required"] == schema["required"], name
+    for name, schema_name in (("NoteInput", "NoteInput"), ("PostInput", "PostInput"), ("DictateInput", "DictateRequest")):
+        model, schema = models[name], schemas[schema_name]
+        assert model.get("required", []) == schema.get("required", []), name
         for field, spec in model["properties"].items():
             documented = schema["properties"][field]
             if "$ref" in documented:

@@ -8,7 +8,14 @@ use std::sync::OnceLock;
 use crate::{DevkitError, workspace_root};
 
 /// Every Lambda function binary of the workspace.
-pub const FUNCTION_BINARIES: &[&str] = &["authorizer", "list", "createUpdate", "delete", "post"];
+pub const FUNCTION_BINARIES: &[&str] = &[
+    "authorizer",
+    "list",
+    "createUpdate",
+    "delete",
+    "post",
+    "dictate",
+];
 
 /// The path of a debug build of `name`, building all function binaries once per process with
 /// the `cargo` that runs the tests (up-to-date builds cost nothing).

@@ -218,6 +218,34 @@ pub enum DevkitError {
     /// A blocking helper run on tokio's blocking pool did not finish.
     #[error("a background task of notes-devkit failed")]
     BackgroundTask(#[source] tokio::task::JoinError),
+
+    // --- Local Polly ---------------------------------------------------------------------------
+    /// The local Polly's speech tools are not installed.
+    #[error(
+        "the local Polly needs {missing} on PATH (espeak-ng speaks, lame encodes the mp3): \
+         install the Debian packages espeak-ng and lame (scripts/setup.sh does)"
+    )]
+    SpeechToolsNotFound { missing: String },
+
+    /// `espeak-ng --voices` failed, so the local Polly cannot choose voices.
+    #[error("the local Polly could not list the voices of espeak-ng: {problem}")]
+    SpeechVoices { problem: String },
+
+    /// moto's S3 would not create or confirm the local audio bucket.
+    #[error("the local S3 (moto at {endpoint}) could not create the bucket {bucket}: {problem}")]
+    LocalS3Bucket {
+        endpoint: String,
+        bucket: String,
+        problem: String,
+    },
+
+    /// The local Polly's HTTP listener could not be bound.
+    #[error("the local Polly could not listen on 127.0.0.1:{port}")]
+    BindPollyLocal {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The last `max_lines` lines of `text`, so that error messages stay readable when a process

@@ -1,6 +1,6 @@
 //! Development and test tooling for the notes backend: real dependencies on loopback.
 //!
-//! Three pieces, each usable on its own:
+//! The pieces, each usable on its own:
 //!
 //! - [`dynamodb_local`] starts the official DynamoDB Local jar (installed by npm) on a free
 //!   loopback port, tied to the lifetime of the current process.
@@ -10,6 +10,10 @@
 //!   client of `template.yaml`.
 //! - [`runtime_api`] emulates the Lambda Runtime API so that the real function binaries can be
 //!   invoked over the real protocol, one sandbox per function process.
+//! - [`s3_local`] creates the audio bucket in moto's S3 (the same moto server as Cognito).
+//! - [`polly_local`] serves Amazon Polly's `SynthesizeSpeech` on a loopback port with real
+//!   speech (espeak-ng, encoded to mp3 by lame), for the dictate function's real SDK.
+//! - [`mp3`] checks that bytes are MPEG Layer III audio and measures how long they play.
 //!
 //! [`testing`] combines them into the helpers that the integration tests of the other crates
 //! use: one shared DynamoDB Local per test process and a fresh set of tables per test.
@@ -24,7 +28,10 @@ pub mod error;
 pub mod gateway;
 pub mod issuer;
 pub mod local_api;
+pub mod mp3;
+pub mod polly_local;
 pub mod runtime_api;
+pub mod s3_local;
 mod supervised;
 pub mod tables;
 pub mod testing;

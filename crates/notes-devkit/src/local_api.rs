@@ -884,6 +884,7 @@ mod tests {
             ("GET", "/notes/{id}", "list"),
             ("GET", "/post", "post"),
             ("POST", "/notes", "createUpdate"),
+            ("POST", "/notes/{id}", "dictate"),
             ("POST", "/post", "post"),
         ];
         let expected: Vec<(String, String, String)> = expected

@@ -57,3 +57,28 @@ impl StoreError {
         Self::Internal(source.into())
     }
 }
+
+/// What the speech and audio ports can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeechError {
+    /// The speech service refused this text or voice (its own validation, e.g. a voice it no
+    /// longer has). The reason is written for the caller and never quotes the text.
+    #[error("{0}")]
+    Rejected(String),
+    /// Throttled, timing out or unreachable: a retry later may succeed.
+    #[error("speech or audio storage temporarily unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything else: a bug, a permission problem, audio over the size cap.
+    #[error("speech or audio storage failure")]
+    Internal(#[source] BoxError),
+}
+
+impl SpeechError {
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        Self::Unavailable(source.into())
+    }
+
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        Self::Internal(source.into())
+    }
+}

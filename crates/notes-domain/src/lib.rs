@@ -1,4 +1,4 @@
-//! The notes domain: validated types for notes and board posts, and the storage ports the
+//! The notes domain: validated types for notes, board posts and dictation, and the ports the
 //! functions depend on. Nothing here knows about AWS, Lambda or HTTP.
 
 mod error;
@@ -8,21 +8,27 @@ mod note;
 mod page;
 mod ports;
 mod post;
+mod speech;
 mod time;
 mod user;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{StoreError, ValidationError};
+pub use error::{SpeechError, StoreError, ValidationError};
 pub use generated_ids::{MAX_SAFE_INTEGER, NoteIdSource, TimeAndRandomIds, time_and_random_id};
 pub use idempotency::{
     ClaimOutcome, IdempotencyClaim, IdempotencyKey, IdempotencyStore, RecordedResponse,
 };
 pub use note::{Expectation, NewNote, Note, NoteId, NoteText, NoteWrite, SearchText, Version};
 pub use page::{NotePageKey, Page, PageSize, PostPageKey};
-pub use ports::{NoteDeleter, NoteReader, NoteWriter, PostReader, PostWriter};
+pub use ports::{
+    AudioStore, NoteDeleter, NoteReader, NoteWriter, PostReader, PostWriter, SpeechSynthesizer,
+};
 pub use post::{NewPost, Post, PostContents, PostId, PostTitle};
+pub use speech::{
+    AudioKey, Engine, MAX_CHARS_PER_SYNTHESIS, VOICES_URL, Voice, split_for_synthesis,
+};
 pub use time::Timestamp;
 pub use user::UserId;
 

@@ -4,9 +4,11 @@
 
 use std::future::Future;
 
+use std::time::{Duration, SystemTime};
+
 use crate::{
-    NewNote, NewPost, Note, NoteId, NotePageKey, NoteWrite, Page, PageSize, Post, PostPageKey,
-    SearchText, StoreError, UserId, Version,
+    AudioKey, Engine, NewNote, NewPost, Note, NoteId, NotePageKey, NoteWrite, Page, PageSize, Post,
+    PostPageKey, SearchText, SpeechError, StoreError, UserId, Version, Voice,
 };
 
 pub trait NoteReader: Send + Sync {
@@ -69,4 +71,38 @@ pub trait PostReader: Send + Sync {
         size: PageSize,
         before: Option<PostPageKey>,
     ) -> impl Future<Output = Result<Page<Post, PostPageKey>, StoreError>> + Send;
+}
+
+pub trait SpeechSynthesizer: Send + Sync {
+    /// MP3 audio of `text` (at most [`crate::MAX_CHARS_PER_SYNTHESIS`] characters) read by
+    /// `voice` with `engine`.
+    fn synthesize(
+        &self,
+        text: &str,
+        voice: Voice,
+        engine: Engine,
+    ) -> impl Future<Output = Result<Vec<u8>, SpeechError>> + Send;
+}
+
+pub trait AudioStore: Send + Sync {
+    /// When the audio under `key` was stored, or `None` when there is none (only complete audio
+    /// is ever stored).
+    fn stored_at(
+        &self,
+        key: &AudioKey,
+    ) -> impl Future<Output = Result<Option<SystemTime>, SpeechError>> + Send;
+
+    /// Stores `audio` under `key` in one write: a reader sees all of it or nothing.
+    fn put(
+        &self,
+        key: &AudioKey,
+        audio: Vec<u8>,
+    ) -> impl Future<Output = Result<(), SpeechError>> + Send;
+
+    /// A URL that lets anyone holding it GET the audio under `key` for `ttl`, and nothing else.
+    fn presigned_get(
+        &self,
+        key: &AudioKey,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<String, SpeechError>> + Send;
 }

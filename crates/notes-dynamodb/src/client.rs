@@ -20,21 +20,29 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 /// errors are retried with jittered backoff before they reach the caller as a 503.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-/// The HTTP client for DynamoDB's endpoint.
+/// The HTTP client for the AWS endpoints of `services` (their `AWS_ENDPOINT_URL_<SERVICE>`
+/// suffixes, e.g. `DYNAMODB`).
 ///
-/// HTTPS (the real service) uses rustls on ring with the system's root certificates, loaded once
+/// HTTPS (the real services) uses rustls on ring with the system's root certificates, loaded once
 /// at init by rustls-native-certs. Without `SSL_CERT_FILE` that loader reads the CA bundle *and*
 /// every file in the certificate directory (about 300 files: most of a cold start's init time, as
 /// `make bench` measured it); with it, just the one file, so template.yaml sets it.
 ///
-/// A plain-HTTP endpoint override (`AWS_ENDPOINT_URL_DYNAMODB=http://...`: DynamoDB Local) gets a
-/// plain-HTTP client and loads no certificates at all, as botocore and the JavaScript SDK do.
-fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+/// When every endpoint is a plain-HTTP override (`http://...`: DynamoDB Local, moto, the local
+/// Polly), the client is plain HTTP and loads no certificates at all, as botocore and the
+/// JavaScript SDK do.
+fn http_client(services: &[&str]) -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls;
-    let plain_http = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok())
-        .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("http://"));
+    let endpoint = |service: &str| {
+        std::env::var(format!("AWS_ENDPOINT_URL_{service}"))
+            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+            .ok()
+    };
+    let plain_http = !services.is_empty()
+        && services.iter().all(|service| {
+            endpoint(service)
+                .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("http://"))
+        });
     let builder = aws_smithy_http_client::Builder::new();
     if plain_http {
         builder.build_http()
@@ -48,10 +56,12 @@ fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
 }
 
 /// Loads the SDK configuration from the Lambda environment (`AWS_REGION`, the execution role's
-/// credentials, and `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local) and builds the client.
-pub async fn client_from_env() -> aws_sdk_dynamodb::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client())
+/// credentials, endpoint overrides such as `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local) with
+/// one HTTP client for the endpoints of `services` and DynamoDB's timeouts and retries. A client
+/// of another service with other latencies (Polly) overrides the timeouts on its own builder.
+pub async fn sdk_config_from_env(services: &[&str]) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client(services))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
@@ -61,6 +71,10 @@ pub async fn client_from_env() -> aws_sdk_dynamodb::Client {
         )
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
+        .await
+}
+
+/// The DynamoDB client of a function that talks to nothing else, built at init.
+pub async fn client_from_env() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config_from_env(&["DYNAMODB"]).await)
 }

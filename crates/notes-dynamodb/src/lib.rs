@@ -1,4 +1,5 @@
-//! DynamoDB adapter: implements the notes-domain storage ports with aws-sdk-dynamodb.
+//! DynamoDB adapter: implements the notes-domain storage ports with aws-sdk-dynamodb, and the
+//! SDK configuration (HTTP client, timeouts, retries) every function builds once at init.
 //!
 //! Table layouts are defined in `template.yaml` (the one source the tests and local tooling also
 //! read); the attribute names used here must match it.
@@ -11,6 +12,7 @@ mod posts;
 
 pub use client::{
     CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, client_from_env,
+    sdk_config_from_env,
 };
 pub use idempotency::DynamoIdempotency;
 pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes};

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
-use notes_domain::{StoreError, ValidationError};
+use notes_domain::{SpeechError, StoreError, ValidationError};
 
 use crate::response::json_message;
 
@@ -36,9 +36,10 @@ pub enum ApiError {
     /// A request with the same Idempotency-Key is still being processed: retry shortly.
     #[error("a request with this Idempotency-Key is still being processed: retry shortly")]
     InProgress,
-    /// The store is throttling or unreachable: worth a retry.
+    /// A dependency (the store, the speech service, audio storage) is throttling or
+    /// unreachable: worth a retry.
     #[error("service temporarily unavailable")]
-    Unavailable(#[source] StoreError),
+    Unavailable(#[source] Box<dyn StdError + Send + Sync + 'static>),
     /// A bug or an unexpected store failure.
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync + 'static>),
@@ -60,8 +61,18 @@ impl From<StoreError> for ApiError {
                 Some(version) => format!("version conflict: the stored version is {version}"),
                 None => "version conflict: there is no stored version".into(),
             }),
-            StoreError::Unavailable(_) => Self::Unavailable(err),
+            StoreError::Unavailable(_) => Self::Unavailable(Box::new(err)),
             StoreError::Internal(_) => Self::Internal(Box::new(err)),
+        }
+    }
+}
+
+impl From<SpeechError> for ApiError {
+    fn from(err: SpeechError) -> Self {
+        match err {
+            SpeechError::Rejected(reason) => Self::BadRequest(reason),
+            SpeechError::Unavailable(_) => Self::Unavailable(Box::new(err)),
+            SpeechError::Internal(_) => Self::Internal(Box::new(err)),
         }
     }
 }

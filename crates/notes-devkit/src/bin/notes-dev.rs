@@ -3,12 +3,11 @@
 //! - `notes-dev dynamodb` runs DynamoDB Local in the foreground with the template's tables,
 //!   prints its endpoint as the first line on stdout, and runs until stopped; java stops with it
 //!   however it is stopped (Ctrl-C, `kill`, `kill -9`).
-//! - `notes-dev issuer` serves the local issuer's JWKS (a stand-in for a Cognito user pool).
-//! - `notes-dev token --user NAME` prints a token from the local issuer; with `--pool FILE`, an
-//!   ID token of the local Cognito user pool that `notes-dev dev` wrote to FILE (`make token`).
+//! - `notes-dev token --user NAME` prints an ID token of the local Cognito user pool that
+//!   `notes-dev dev` wrote to `--pool FILE` (`make token`).
 //! - `notes-dev dev` runs the whole backend locally: DynamoDB Local, moto as the local Cognito
-//!   with the template's user pool, every function binary behind the local API on
-//!   127.0.0.1:4000 (`make dev`).
+//!   with the template's user pool and moto's S3 with the audio bucket, the local Polly (real
+//!   speech), every function binary behind the local API on 127.0.0.1:4000 (`make dev`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,8 +18,9 @@ use notes_devkit::cognito_local::{
     CognitoClient, CognitoLocal, DEFAULT_COGNITO_ENV_FILE, DEFAULT_COGNITO_PORT, LocalPool,
     UserPoolTemplate,
 };
-use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
 use notes_devkit::local_api::{ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, LocalApi, LocalApiConfig};
+use notes_devkit::polly_local::PollyLocal;
+use notes_devkit::s3_local;
 use notes_devkit::tables::{
     LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, client_for_endpoint, ensure_table,
     load_table_specs, template_path,
@@ -29,11 +29,10 @@ use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
 
 const USAGE: &str = "\
 usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tables]
-       notes-dev issuer [--port PORT] [--dir DIR]
-       notes-dev token --user NAME [--access] [--groups G1,G2] [--expires-in SECONDS] [--dir DIR]
-       notes-dev token --pool .local/cognito.env --user NAME [--access] [--groups G1,G2]
+       notes-dev token [--pool .local/cognito.env] --user NAME [--access] [--groups G1,G2]
        notes-dev dev [--port 4000] [--dynamodb-port 8000] [--cognito-port 9229]
-                     [--cognito-env .local/cognito.env]
+                     [--polly-port 9230] [--cognito-env .local/cognito.env]
+                     [--functions-env .local/functions.env]
                      [--data-dir .local/dynamodb | --in-memory] [--api-key KEY] [--cache-ttl 300]
                      [--allowed-origins ORIGIN,ORIGIN,... | '*']
 
@@ -41,32 +40,33 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
             in memory), creates the tables of template.yaml under their local names
             (NotesTable -> notes, PostsTable -> posts) unless they exist or --no-tables is
             given, prints the endpoint on stdout and runs until stopped.
-  issuer    Serves the local issuer's JWKS on 127.0.0.1:PORT (default 9100) and prints the
-            authorizer settings that trust it. The signing key is kept in DIR
-            (default .local/issuer), created on first use.
-  token     Prints an ID token (or --access token) for NAME, signed with the key in DIR,
-            valid for --expires-in seconds (default 3600; negative for an expired one).
-            With --pool FILE: from the local Cognito user pool of `notes-dev dev` named in
-            FILE instead; NAME is signed up (email NAME@example.com, the local-only password
-            Local-Dev-Passw0rd!) and confirmed if new, added to the --groups (created if
-            absent), then signed in with USER_PASSWORD_AUTH. Tokens last an hour.
+  token     Prints an ID token (or --access token) for NAME from the local Cognito user pool
+            of `notes-dev dev` named in FILE (default .local/cognito.env): NAME is signed up
+            (email NAME@example.com, the local-only password Local-Dev-Passw0rd!) and confirmed
+            if new, added to the --groups (created if absent), then signed in with
+            USER_PASSWORD_AUTH. Tokens last an hour.
   dev       Runs the backend as API Gateway would serve it: DynamoDB Local (reused if one
             already listens on the port) with the tables, moto on --cognito-port as the local
             Cognito (reused if one already listens there) with the user pool and app client
             of template.yaml, whose ids it prints and writes to --cognito-env as shell
-            `export` lines, the authorizer trusting that pool, every function
+            `export` lines, and as the local S3 with the audio bucket (notes-audio), the local
+            Polly on --polly-port (espeak-ng and lame), the authorizer trusting that pool, every function
             binary through the Lambda Runtime API, the authorizer in front (results cached
             --cache-ttl seconds, 0 disables), API keys when --api-key is given. Browsers may call
             it from --allowed-origins (default: the labs' React dev server on port 3000 and this
-            project's web page on 8080, as localhost and 127.0.0.1). Ctrl-C stops all.";
+            project's web page on 8080, as localhost and 127.0.0.1). The functions'
+            environment is written to --functions-env for `make watch`. Ctrl-C stops all.";
 
 /// The web origins `make dev` serves by default: the labs' client's dev server (create-react-app
 /// listens on 3000, which is why the API itself defaults to 4000) and our own page's origin.
 const DEFAULT_DEV_ORIGINS: &str =
     "http://localhost:3000,http://127.0.0.1:3000,http://localhost:8080,http://127.0.0.1:8080";
 
-const DEFAULT_ISSUER_DIR: &str = ".local/issuer";
-const DEFAULT_ISSUER_PORT: u16 = 9100;
+/// Where `make dev` writes its functions' environment for `make watch`.
+const DEFAULT_FUNCTIONS_ENV_FILE: &str = ".local/functions.env";
+
+/// The local Polly of `make dev` (next to moto's 9229).
+const DEFAULT_POLLY_PORT: u16 = 9230;
 
 /// The password `notes-dev token --pool` gives the users it signs up. Local only (it is in the
 /// source and the docs); it satisfies the template's policy: 12+ characters, lower, upper,
@@ -126,17 +126,12 @@ async fn main() -> ExitCode {
             Ok(args) => dynamodb(args).await,
             Err(message) => usage_error(&message),
         },
-        Some("issuer") => match parse_issuer_args(arguments) {
-            Ok((port, dir)) => issuer(port, &dir).await,
-            Err(message) => usage_error(&message),
-        },
         Some("dev") => match parse_dev_args(arguments) {
             Ok(args) => dev(args).await,
             Err(message) => usage_error(&message),
         },
         Some("token") => match parse_token_args(arguments) {
-            Ok(TokenArgs::Issuer { spec, dir }) => token(&spec, &dir),
-            Ok(TokenArgs::Pool {
+            Ok(TokenArgs {
                 env_file,
                 username,
                 groups,
@@ -201,47 +196,22 @@ async fn dynamodb(args: DynamoDbArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn parse_issuer_args(
-    mut arguments: impl Iterator<Item = String>,
-) -> Result<(u16, PathBuf), String> {
-    let mut port = DEFAULT_ISSUER_PORT;
-    let mut dir = PathBuf::from(DEFAULT_ISSUER_DIR);
-    while let Some(argument) = arguments.next() {
-        match argument.as_str() {
-            "--port" => {
-                let value = arguments.next().ok_or("--port expects a port number")?;
-                port = value
-                    .parse()
-                    .map_err(|_| format!("--port expects a port number, got {value:?}"))?;
-            }
-            "--dir" => dir = PathBuf::from(arguments.next().ok_or("--dir expects a directory")?),
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
-    }
-    Ok((port, dir))
-}
-
-/// Where `notes-dev token` gets its token from.
+/// What `notes-dev token` signs in with: a user of the local Cognito pool named in `env_file`
+/// (`make token`, with `make dev`). Tokens no pool would issue (expired, forged, other
+/// algorithms) are minted only inside the tests, by `notes_devkit::issuer`.
 #[derive(Debug)]
-enum TokenArgs {
-    /// Minted with the local issuer's key in `dir` (`make authorize`, `make watch`).
-    Issuer { spec: TokenSpec, dir: PathBuf },
-    /// Signed in to the local Cognito pool named in `env_file` (`make token`, with `make dev`).
-    Pool {
-        env_file: PathBuf,
-        username: String,
-        groups: Vec<String>,
-        access: bool,
-    },
+struct TokenArgs {
+    env_file: PathBuf,
+    username: String,
+    groups: Vec<String>,
+    access: bool,
 }
 
 fn parse_token_args(mut arguments: impl Iterator<Item = String>) -> Result<TokenArgs, String> {
-    let mut spec: Option<TokenSpec> = None;
+    let mut username = None;
     let mut access = false;
     let mut groups = Vec::new();
-    let mut expires_in = None;
-    let mut dir = None;
-    let mut pool_env_file = None;
+    let mut env_file = PathBuf::from(DEFAULT_COGNITO_ENV_FILE);
     while let Some(argument) = arguments.next() {
         match argument.as_str() {
             "--user" => {
@@ -249,7 +219,7 @@ fn parse_token_args(mut arguments: impl Iterator<Item = String>) -> Result<Token
                 if user.trim().is_empty() {
                     return Err("--user expects a username".into());
                 }
-                spec = Some(TokenSpec::new(&user));
+                username = Some(user);
             }
             "--access" => access = true,
             "--groups" => {
@@ -261,96 +231,22 @@ fn parse_token_args(mut arguments: impl Iterator<Item = String>) -> Result<Token
                     .map(str::to_owned)
                     .collect();
             }
-            "--expires-in" => {
-                let value = arguments.next().ok_or("--expires-in expects seconds")?;
-                expires_in = Some(
-                    value
-                        .parse::<i64>()
-                        .map_err(|_| format!("--expires-in expects seconds, got {value:?}"))?,
-                );
-            }
-            "--dir" => {
-                dir = Some(PathBuf::from(
-                    arguments.next().ok_or("--dir expects a directory")?,
-                ))
-            }
             "--pool" => {
-                pool_env_file = Some(PathBuf::from(
+                env_file = PathBuf::from(
                     arguments
                         .next()
                         .ok_or("--pool expects the file `notes-dev dev` wrote")?,
-                ))
+                )
             }
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
-    let mut spec = spec.ok_or("--user is required")?;
-    if let Some(env_file) = pool_env_file {
-        if expires_in.is_some() || dir.is_some() {
-            return Err(
-                "--expires-in and --dir are for the local issuer; the pool's tokens last an hour"
-                    .into(),
-            );
-        }
-        return Ok(TokenArgs::Pool {
-            env_file,
-            username: spec.username,
-            groups,
-            access,
-        });
-    }
-    if access {
-        spec = spec.access();
-    }
-    spec.groups = groups;
-    if let Some(expires_in) = expires_in {
-        spec.expires_in = expires_in;
-    }
-    Ok(TokenArgs::Issuer {
-        spec,
-        dir: dir.unwrap_or_else(|| PathBuf::from(DEFAULT_ISSUER_DIR)),
+    Ok(TokenArgs {
+        env_file,
+        username: username.ok_or("--user is required")?,
+        groups,
+        access,
     })
-}
-
-async fn issuer(port: u16, dir: &Path) -> ExitCode {
-    let key = match SigningKey::load_or_create(dir) {
-        Ok(key) => key,
-        Err(error) => return failure(&error),
-    };
-    let server = match JwksServer::start_on(port, jwks(&[&key])).await {
-        Ok(server) => server,
-        Err(error) => return failure(&error),
-    };
-    println!("{}", server.url());
-    eprintln!(
-        "local issuer: JWKS on {} (key {} in {})",
-        server.url(),
-        key.kid(),
-        dir.display()
-    );
-    eprintln!("an authorizer trusts it with:");
-    for (name, value) in authorizer_env(&server.url()) {
-        eprintln!("  {name}={value}");
-    }
-    eprintln!("tokens: notes-dev token --user alice   (or: make token USER=alice)");
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        return failure(&error);
-    }
-    ExitCode::SUCCESS
-}
-
-fn token(spec: &TokenSpec, dir: &Path) -> ExitCode {
-    let key = match SigningKey::load_or_create(dir) {
-        Ok(key) => key,
-        Err(error) => return failure(&error),
-    };
-    match spec.mint(&key) {
-        Ok(token) => {
-            println!("{token}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => failure(&error),
-    }
 }
 
 /// A token of the local pool for `username`, who is signed up and confirmed first if new.
@@ -405,6 +301,8 @@ struct DevArgs {
     dynamodb_port: u16,
     cognito_port: u16,
     cognito_env: PathBuf,
+    polly_port: u16,
+    functions_env: PathBuf,
     data_dir: Option<PathBuf>,
     api_key: Option<String>,
     cache_ttl: Duration,
@@ -417,6 +315,8 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
         dynamodb_port: 8000,
         cognito_port: DEFAULT_COGNITO_PORT,
         cognito_env: PathBuf::from(DEFAULT_COGNITO_ENV_FILE),
+        polly_port: DEFAULT_POLLY_PORT,
+        functions_env: PathBuf::from(DEFAULT_FUNCTIONS_ENV_FILE),
         data_dir: Some(PathBuf::from(".local/dynamodb")),
         api_key: None,
         cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
@@ -433,6 +333,14 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
             "--port" => parsed.port = port(arguments.next(), "--port")?,
             "--dynamodb-port" => parsed.dynamodb_port = port(arguments.next(), "--dynamodb-port")?,
             "--cognito-port" => parsed.cognito_port = port(arguments.next(), "--cognito-port")?,
+            "--polly-port" => parsed.polly_port = port(arguments.next(), "--polly-port")?,
+            "--functions-env" => {
+                parsed.functions_env = PathBuf::from(
+                    arguments
+                        .next()
+                        .ok_or("--functions-env expects a file name")?,
+                )
+            }
             "--cognito-env" => {
                 parsed.cognito_env = PathBuf::from(
                     arguments
@@ -569,6 +477,37 @@ async fn dev(args: DevArgs) -> ExitCode {
         return failure(&error);
     }
 
+    // Dictation: the audio bucket in the same moto (S3), and the local Polly with real speech.
+    let s3_endpoint = pool.endpoint().to_owned();
+    let bucket = s3_local::LOCAL_AUDIO_BUCKET;
+    let ensured = tokio::task::spawn_blocking({
+        let endpoint = s3_endpoint.clone();
+        move || s3_local::ensure_bucket(&endpoint, bucket)
+    })
+    .await;
+    match ensured {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return failure(&error),
+        Err(error) => return failure(&error),
+    }
+    let polly = match PollyLocal::start(Some(args.polly_port)).await {
+        Ok(polly) => polly,
+        Err(error) => {
+            eprintln!("(the local Polly's port is set with --polly-port, make dev POLLY_PORT=...)");
+            return failure(&error);
+        }
+    };
+    function_env.extend(s3_local::audio_env(&s3_endpoint, bucket));
+    function_env.push(("AWS_ENDPOINT_URL_POLLY".to_owned(), polly.endpoint()));
+    // The same environment for `make watch` (cargo lambda watch --env-file), so single functions
+    // invoked there use these very services, and its authorizer this pool.
+    let mut watch_env = function_env.clone();
+    watch_env.extend(pool.authorizer_env());
+    watch_env.push(("ALLOWED_ORIGINS".to_owned(), args.allowed_origins.clone()));
+    if let Err(error) = write_functions_env(&args.functions_env, &watch_env) {
+        return failure(&error);
+    }
+
     eprintln!("building the function binaries (cargo build) ...");
     let binaries_dir = match tokio::task::spawn_blocking(|| function_binary("authorizer")).await {
         Ok(Ok(path)) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -606,7 +545,9 @@ async fn dev(args: DevArgs) -> ExitCode {
          \x20   user pool     {pool_id}\n\
          \x20   app client    {client_id}\n\
          \x20   for the CLI   source {env_file}   ($CognitoPoolId, $AppClientId, endpoint)\n\
-         \x20 functions       authorizer, list, createUpdate, delete, post from {bins}\n\
+         \x20 local S3        {s3_endpoint}/{bucket} (moto: dictated audio)\n\
+         \x20 local Polly     {polly} (espeak-ng + lame: real speech)\n\
+         \x20 functions       authorizer, list, createUpdate, delete, post, dictate from {bins}\n\
          \x20 API key         {key_note}\n\
          \x20 authorizer cache {ttl} s\n\n\
          get a token:  make token USER=alice   (signs alice up in the pool if new)\n\
@@ -617,6 +558,7 @@ async fn dev(args: DevArgs) -> ExitCode {
         pool_id = pool.pool_id(),
         client_id = pool.client_id(),
         env_file = args.cognito_env.display(),
+        polly = polly.endpoint(),
         bins = binaries_dir.display(),
         key_note = match &args.api_key {
             Some(_) => "required (x-api-key)".to_owned(),
@@ -629,6 +571,27 @@ async fn dev(args: DevArgs) -> ExitCode {
     }
     eprintln!("stopping");
     ExitCode::SUCCESS
+}
+
+/// Writes `KEY=VALUE` lines (the format of `cargo lambda watch --env-file`), de-duplicated with
+/// the last value winning, as the variables would be for a process.
+fn write_functions_env(path: &Path, env: &[(String, String)]) -> std::io::Result<()> {
+    let mut merged: Vec<(String, String)> = Vec::new();
+    for (name, value) in env {
+        merged.retain(|(existing, _)| existing != name);
+        merged.push((name.clone(), value.clone()));
+    }
+    let mut text = String::from(
+        "# The functions' environment under `make dev`, for `make watch` (cargo lambda watch\n\
+         # --env-file). Rewritten at every start of `make dev`; local only.\n",
+    );
+    for (name, value) in merged {
+        text.push_str(&format!("{name}={value}\n"));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
 }
 
 fn usage_error(message: &str) -> ExitCode {
@@ -651,7 +614,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn local_table_names_match_the_makefile() {
+    fn local_table_names_are_the_logical_ids_without_table() {
         assert_eq!(local_table_name("NotesTable"), "notes");
         assert_eq!(local_table_name("PostsTable"), "posts");
         assert_eq!(local_table_name("IdempotencyTable"), "idempotency");
@@ -718,47 +681,27 @@ mod tests {
     #[test]
     fn token_arguments() {
         let args = |list: &[&str]| parse_token_args(list.iter().map(|s| (*s).to_owned()));
-        let Ok(TokenArgs::Issuer { spec, dir }) = args(&[
-            "--user",
-            "alice",
-            "--access",
-            "--groups",
-            "a, b",
-            "--expires-in",
-            "-5",
-        ]) else {
-            panic!("without --pool, the local issuer mints the token");
-        };
-        assert_eq!(spec.username, "alice");
-        assert_eq!(spec.kind, notes_devkit::issuer::TokenKind::Access);
-        assert_eq!(spec.groups, ["a", "b"]);
-        assert_eq!(spec.expires_in, -5);
-        assert_eq!(dir, PathBuf::from(DEFAULT_ISSUER_DIR));
-        assert!(args(&[]).is_err(), "--user is required");
-        assert!(args(&["--user", " "]).is_err());
-        assert!(args(&["--user", "a", "--expires-in", "soon"]).is_err());
-        let Ok(TokenArgs::Pool {
-            env_file,
-            username,
-            groups,
-            access,
-        }) = args(&[
+        let parsed = args(&[
             "--pool",
-            ".local/cognito.env",
+            "/tmp/c.env",
             "--user",
             "bob",
             "--groups",
-            "a,b",
+            "a, b",
+            "--access",
         ])
-        else {
-            panic!("--pool signs in to the local pool");
-        };
-        assert_eq!(env_file, PathBuf::from(".local/cognito.env"));
-        assert_eq!(username, "bob");
-        assert_eq!(groups, ["a", "b"]);
-        assert!(!access);
+        .unwrap();
+        assert_eq!(parsed.env_file, PathBuf::from("/tmp/c.env"));
+        assert_eq!(parsed.username, "bob");
+        assert_eq!(parsed.groups, ["a", "b"]);
+        assert!(parsed.access);
+        let parsed = args(&["--user", "alice"]).unwrap();
+        assert_eq!(parsed.env_file, PathBuf::from(DEFAULT_COGNITO_ENV_FILE));
+        assert!(!parsed.access);
+        assert!(args(&[]).is_err(), "--user is required");
+        assert!(args(&["--user", " "]).is_err());
         assert!(
-            args(&["--pool", "f", "--user", "a", "--expires-in", "5"]).is_err(),
+            args(&["--user", "a", "--expires-in", "5"]).is_err(),
             "the pool decides how long its tokens last"
         );
     }

@@ -1,0 +1,24 @@
+//! Lambda entry point of `dictate`: config and the DynamoDB, Polly and S3 clients (one SDK
+//! configuration, one HTTP client) are built once, at init.
+
+use dictate::{DICTATION_DEADLINE, Dictation};
+use notes_dynamodb::DynamoNotes;
+
+// One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    notes_http::init_tracing();
+    let config = dictate::Config::from_env()?;
+    let sdk = notes_dynamodb::sdk_config_from_env(&["DYNAMODB", "POLLY", "S3"]).await;
+    let service = Dictation {
+        notes: DynamoNotes::new(aws_sdk_dynamodb::Client::new(&sdk), config.notes_table),
+        speech: dictate::polly::PollySynthesizer::new(&sdk),
+        audio: dictate::s3::S3Audio::new(&sdk, config.audio_bucket, config.s3_force_path_style),
+        url_ttl: config.url_ttl,
+        retention: config.retention,
+        engine: config.engine,
+        default_voice: config.default_voice,
+        deadline: DICTATION_DEADLINE,
+    };
+    notes_http::run(|request| dictate::handle(&service, request)).await
+}

@@ -1,0 +1,242 @@
+//! The `dictate` binary run as Lambda runs it (through the Runtime API) against DynamoDB Local,
+//! moto's S3 and the local Polly (espeak-ng + lame), fed the fixtures in `events/`: real audio,
+//! reuse, new audio after an edit, long notes in several pieces, and a Polly outage.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use notes_devkit::mp3;
+use notes_devkit::polly_local::PollyLocal;
+use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
+use notes_devkit::s3_local;
+use notes_devkit::testing::{TestTables, fresh_tables};
+use notes_devkit::{CognitoLocal, DevkitError};
+use notes_domain::{Expectation, NoteId, NoteText, NoteWrite, NoteWriter, Timestamp, UserId};
+use notes_dynamodb::DynamoNotes;
+use notes_http::fixtures::{ProxyResponse, fixture_json};
+use serde_json::Value;
+
+/// Everything a dictation needs, on loopback.
+struct Stack {
+    tables: TestTables,
+    _moto: CognitoLocal,
+    s3_endpoint: String,
+    bucket: String,
+}
+
+async fn stack() -> Stack {
+    let tables = fresh_tables().await.unwrap();
+    let moto = tokio::task::spawn_blocking(|| CognitoLocal::start(None))
+        .await
+        .unwrap()
+        .unwrap();
+    let s3_endpoint = moto.endpoint().to_owned();
+    let bucket = format!("audio-{}", std::process::id());
+    let (endpoint, name) = (s3_endpoint.clone(), bucket.clone());
+    tokio::task::spawn_blocking(move || s3_local::ensure_bucket(&endpoint, &name))
+        .await
+        .unwrap()
+        .unwrap();
+    Stack {
+        tables,
+        _moto: moto,
+        s3_endpoint,
+        bucket,
+    }
+}
+
+async fn sandbox(stack: &Stack, polly_endpoint: &str) -> Result<LambdaSandbox, DevkitError> {
+    let mut env = stack.tables.function_env();
+    env.extend(s3_local::audio_env(&stack.s3_endpoint, &stack.bucket));
+    env.push(("AWS_ENDPOINT_URL_POLLY".into(), polly_endpoint.to_owned()));
+    LambdaSandbox::start(Path::new(env!("CARGO_BIN_EXE_dictate")), &env).await
+}
+
+async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
+    match sandbox.invoke(event).await.unwrap().outcome {
+        Outcome::Response(value) => ProxyResponse::parse(&value).unwrap(),
+        Outcome::Error {
+            error_type,
+            error_message,
+        } => panic!(
+            "invocation failed: {error_type}: {error_message}\n{}",
+            sandbox.logs()
+        ),
+    }
+}
+
+async fn write_note(stack: &Stack, user: &str, id: &str, text: &str) {
+    let store = DynamoNotes::new(
+        stack.tables.client.clone(),
+        stack.tables.notes_table.clone(),
+    );
+    store
+        .put_note(NoteWrite {
+            user_id: UserId::parse(user).unwrap(),
+            note_id: NoteId::parse(id).unwrap(),
+            text: NoteText::parse(text.into()).unwrap(),
+            expectation: Expectation::Anything,
+            now: Timestamp::now(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The 200's JSON string: a URL that downloads a complete mp3. Returns its playing time.
+async fn fetch_audio(response: &ProxyResponse) -> Duration {
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/json"),
+        "the labs' client reads a JSON string"
+    );
+    let url = response.body.as_str().expect("a JSON string").to_owned();
+    assert!(url.contains("X-Amz-Expires=900"), "default TTL: {url}");
+    let bytes = tokio::task::spawn_blocking(move || {
+        let mut reply = ureq::get(&url).call().unwrap();
+        assert_eq!(
+            reply.headers().get("content-type").unwrap(),
+            "audio/mpeg",
+            "stored as audio/mpeg, so a browser plays it"
+        );
+        reply
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    mp3::inspect(&bytes).unwrap().duration
+}
+
+#[tokio::test]
+async fn dictates_real_audio_reuses_it_and_renews_it_after_an_edit() {
+    let stack = stack().await;
+    let polly = PollyLocal::start(None).await.unwrap();
+    let sandbox = sandbox(&stack, &polly.endpoint()).await.unwrap();
+    let secret = "Remember to water the ficus on Tuesday.";
+    write_note(&stack, "alice", "1", secret).await;
+
+    let first =
+        fetch_audio(&call(&sandbox, &fixture_json("dictate-note.json").unwrap()).await).await;
+    assert!(first > Duration::from_millis(500), "{first:?}");
+    assert_eq!(polly.synthesis_count(), 1);
+
+    // Asked again: the stored audio is presigned, Polly is not called (it bills per character).
+    let again =
+        fetch_audio(&call(&sandbox, &fixture_json("dictate-note.json").unwrap()).await).await;
+    assert_eq!(again, first);
+    assert_eq!(polly.synthesis_count(), 1, "the audio was reused");
+
+    // Another voice is other audio; "" is the default voice (Joanna: reused).
+    let mut joey = fixture_json("dictate-note.json").unwrap();
+    joey["body"] = Value::from(r#"{"VoiceId": "Joey"}"#);
+    fetch_audio(&call(&sandbox, &joey).await).await;
+    assert_eq!(polly.synthesis_count(), 2);
+    fetch_audio(
+        &call(
+            &sandbox,
+            &fixture_json("dictate-note-default-voice.json").unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        polly.synthesis_count(),
+        2,
+        "the default voice is Joanna's audio"
+    );
+
+    // An edit is a new version: new audio, longer for a longer text.
+    let longer = format!(
+        "{secret} {}",
+        "Then feed the cat and call the plumber. ".repeat(5)
+    );
+    write_note(&stack, "alice", "1", &longer).await;
+    let edited =
+        fetch_audio(&call(&sandbox, &fixture_json("dictate-note.json").unwrap()).await).await;
+    assert_eq!(polly.synthesis_count(), 3);
+    assert!(edited > first * 3, "{edited:?} vs {first:?}");
+
+    // Another user's note id, an unknown voice, a bad id: refused, no synthesis.
+    let refused = [
+        ("dictate-note-other-user.json", 404),
+        ("dictate-note-unknown-voice.json", 400),
+        ("dictate-note-bad-id.json", 400),
+        ("list-notes-no-identity.json", 401),
+    ];
+    for (fixture, status) in refused {
+        let response = call(&sandbox, &fixture_json(fixture).unwrap()).await;
+        assert_eq!(response.status, status, "{fixture}: {:?}", response.body);
+        assert!(response.body["message"].is_string(), "{fixture}");
+    }
+    let unknown = call(
+        &sandbox,
+        &fixture_json("dictate-note-unknown-voice.json").unwrap(),
+    )
+    .await;
+    assert!(
+        unknown.body["message"]
+            .as_str()
+            .unwrap()
+            .contains(notes_domain::VOICES_URL)
+    );
+    let mut null_voice = fixture_json("dictate-note.json").unwrap();
+    null_voice["body"] = Value::from(r#"{"VoiceId": null}"#);
+    assert_eq!(call(&sandbox, &null_voice).await.status, 400);
+    assert_eq!(polly.synthesis_count(), 3);
+
+    // A maximal note: several Polly calls, one complete mp3.
+    let sentence = "The quick brown fox jumps over the lazy dog near the river bank. ";
+    let long: String = sentence.repeat(160).chars().take(10_000).collect();
+    write_note(&stack, "alice", "1", &long).await;
+    let before = polly.synthesis_count();
+    let whole =
+        fetch_audio(&call(&sandbox, &fixture_json("dictate-note.json").unwrap()).await).await;
+    let pieces = polly.synthesis_count() - before;
+    assert!(pieces >= 4, "10,000 characters in {pieces} pieces");
+    assert!(polly.characters() >= 9_900);
+    assert!(whole > edited * 5, "{whole:?}");
+
+    // The logs tell what happened, never the text or the URL's signature.
+    let logs = sandbox.logs();
+    assert!(logs.contains("\"reused\":true"), "{logs}");
+    for leak in [secret, "quick brown fox", "X-Amz-Signature", "ficus"] {
+        assert!(!logs.contains(leak), "the log leaks {leak:?}");
+    }
+}
+
+#[tokio::test]
+async fn polly_down_is_a_503_with_retry_after_and_the_function_recovers() {
+    let stack = stack().await;
+    let polly = PollyLocal::start(None).await.unwrap();
+    let port = polly.port();
+    let endpoint = polly.endpoint();
+    let sandbox = sandbox(&stack, &endpoint).await.unwrap();
+    write_note(&stack, "alice", "1", "Pick up the dry cleaning.").await;
+    polly.stop().await;
+
+    let down = call(&sandbox, &fixture_json("dictate-note.json").unwrap()).await;
+    assert_eq!(down.status, 503, "{:?}", down.body);
+    assert_eq!(down.header("retry-after"), Some("1"));
+    let message = down.body["message"].as_str().unwrap();
+    assert!(
+        !message.contains("127.0.0.1") && !message.contains("polly"),
+        "{message}"
+    );
+
+    // Nothing partial was stored: once Polly is back, the same request synthesizes and works.
+    let polly = PollyLocal::start(Some(port)).await.unwrap();
+    let back = call(&sandbox, &fixture_json("dictate-note.json").unwrap()).await;
+    assert!(fetch_audio(&back).await > Duration::ZERO);
+    assert_eq!(polly.synthesis_count(), 1);
+}
