@@ -13,6 +13,9 @@ COGNITO_PORT ?= 9229
 COGNITO_ENV ?= .local/cognito.env
 # The local Polly of `make dev` (espeak-ng + lame behind Polly's SynthesizeSpeech API).
 POLLY_PORT ?= 9230
+# The front door `make dev` serves: rest (the REST API, TOKEN authorizer) or http (the HTTP API,
+# API Gateway's JWT authorizer, payload format 2.0).
+API ?= rest
 FN ?= list
 EVENT ?= events/list-notes.json
 
@@ -27,10 +30,10 @@ FUNCTIONS_ENV ?= .local/functions.env
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-dev: setup ## Run the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
+dev: setup ## Run the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (API=http, IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
 		--cognito-port $(COGNITO_PORT) --polly-port $(POLLY_PORT) --cognito-env '$(COGNITO_ENV)' \
-		--functions-env '$(FUNCTIONS_ENV)' \
+		--functions-env '$(FUNCTIONS_ENV)' --api $(API) \
 		$(if $(IN_MEMORY),--in-memory,--data-dir $(DYNAMODB_DATA)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
 
 setup: ## Install the development tools (.venv, node_modules, rustup components)

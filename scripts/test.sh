@@ -52,7 +52,7 @@ scripts/smoke-dev.sh
 step "openapi.yaml is exact: Schemathesis (--checks all) against make dev, bounded"
 scripts/schemathesis.sh
 
-step "README local path: make dynamodb, make watch, make invoke"
+step "README local path: make dev, make watch, make invoke, make authorize"
 scripts/smoke-local-invoke.sh
 
 step "deploy packages: cargo lambda build / sam build, then sam package into moto's S3, every zip opened"

@@ -9,6 +9,8 @@ another origin, against `make dev`: what it sends and what it expects, as its so
   `{"NoteId": parseInt(NoteId), "Note"}` to edit; the response body is ignored and the list
   reloaded after each write;
 - `DELETE /notes/{id}`;
+- `POST /notes/{id} {"VoiceId": <voice, "" until one is picked>}` must answer a JSON string, the
+  URL of an mp3, which it plays in an `<audio>` element;
 - any non-2xx is an error, and a response the browser withholds (CORS) is a network error.
 
 A `fetch` the browser refuses for CORS rejects with a TypeError, which fails the test: passing
@@ -59,6 +61,20 @@ async ({api, token}) => {
     await call("POST", "/notes", {NoteId: parseInt(note.NoteId), Note: text});
     return list();
   }
+  // Its "speak" button: the URL of an mp3, played by an audio element (no CORS: a media element
+  // without `crossorigin` loads from anywhere, as the labs' S3 URL does).
+  async function speak(note, voice) {
+    const url = await call("POST", "/notes/" + note.NoteId, {VoiceId: voice});
+    if (typeof url !== "string") throw new Error("dictate did not answer a JSON string: " + JSON.stringify(url));
+    const audio = new Audio();
+    const loaded = new Promise((resolve, reject) => {
+      audio.onloadedmetadata = resolve;
+      audio.onerror = () => reject(new Error("the mp3 did not load: media error " + (audio.error && audio.error.code)));
+    });
+    audio.src = url;
+    await loaded;
+    return {url, duration: audio.duration};
+  }
   async function remove(note) {
     await call("DELETE", "/notes/" + note.NoteId);
     return list();
@@ -77,6 +93,8 @@ async ({api, token}) => {
   states.afterEdit = notes;
   states.search = await search("milk & eggs");       // sent as typed
   states.searchAll = await search("");               // the box cleared
+  states.spoken = await speak(first, "Joey");
+  states.spokenDefault = await speak(first, "");     // no voice picked yet
   const second = notes.find((n) => n.Note === "call mum");
   notes = await remove(second);
   states.afterDelete = notes;
@@ -115,8 +133,15 @@ def test_the_labs_client_works_unmodified_from_another_origin(page, api_url, id_
 
     assert [note["Note"] for note in states["afterDelete"]] == ["oat milk & eggs"]
     assert states["reloaded"] == states["afterDelete"]
+    for spoken in (states["spoken"], states["spokenDefault"]):
+        assert spoken["url"].startswith("http") and ".mp3?" in spoken["url"], spoken
+        assert spoken["duration"] > 0.5, f"the audio element plays the note: {spoken}"
+    assert "-Joey-" in states["spoken"]["url"] and "-Joanna-" in states["spokenDefault"]["url"], (
+        "the voice asked for, and the default voice for an empty VoiceId"
+    )
+
     assert all(200 <= entry["status"] < 300 for entry in log), log
-    assert len(log) == 12, log
+    assert len(log) == 14, log
 
 
 def test_a_page_from_an_origin_not_allowed_cannot_read_the_api(browser, api_url, id_token, unlisted_origin):

@@ -17,7 +17,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use notes_devkit::CognitoLocal;
 use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
+use notes_devkit::polly_local::PollyLocal;
+use notes_devkit::s3_local::{self, LOCAL_AUDIO_BUCKET};
 use notes_devkit::tables::template_path;
 use notes_devkit::testing::{TestTables, fresh_tables_at};
 use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, workspace_root};
@@ -111,6 +114,20 @@ fn with_field(mut event: Value, name: &str, value: Value) -> Value {
 
 fn with_body(event: Value, body: &Value) -> Value {
     with_field(event, "body", Value::from(body.to_string()))
+}
+
+/// `events/dictate-note.json` for alice's note `id`.
+fn dictate_event(id: &str) -> Result<Value, String> {
+    let event = with_field(
+        fixture("dictate-note.json")?,
+        "pathParameters",
+        json!({ "id": id }),
+    );
+    Ok(with_field(
+        event,
+        "path",
+        Value::from(format!("/notes/{id}")),
+    ))
 }
 
 /// The release build of one of our functions, as `cargo lambda build --release` leaves it.
@@ -282,7 +299,29 @@ async fn run(options: &Options) -> Result<(), String> {
     );
     let post_event = fixture("create-post.json")?;
 
+    // Dictate against moto's S3 and the local Polly, as under `make dev`, for a seeded note. The
+    // first invocation synthesizes; every later one (warm, and each fresh process of the cold
+    // runs) finds the audio and only presigns: GetItem + HeadObject + presign, the path of a
+    // repeated request. Synthesis time is Polly's (espeak-ng here), not ours, so it is not timed.
+    let moto = tokio::task::spawn_blocking(|| CognitoLocal::start(None))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let s3_endpoint = moto.endpoint().to_owned();
+    {
+        let endpoint = s3_endpoint.clone();
+        tokio::task::spawn_blocking(move || s3_local::ensure_bucket(&endpoint, LOCAL_AUDIO_BUCKET))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+    }
+    let polly = PollyLocal::start(None).await.map_err(|e| e.to_string())?;
+    let dictate_event = dictate_event("seed-1")?;
+
     let ours_env = env_for(&ours, &endpoint, None);
+    let mut dictate_env = ours_env.clone();
+    dictate_env.extend(s3_local::audio_env(&s3_endpoint, LOCAL_AUDIO_BUCKET));
+    dictate_env.push(("AWS_ENDPOINT_URL_POLLY".into(), polly.endpoint()));
     let python_env = env_for(&python_tables, &endpoint, Some(&python_posts));
     let node_env = env_for(&node_tables, &endpoint, Some(&node_posts));
     let hello = workspace_root().join("bench/baselines/rust-hello/target/lambda/rust-hello");
@@ -301,6 +340,7 @@ async fn run(options: &Options) -> Result<(), String> {
         rust_subject("post", "post", ours_env.clone(), post_event.clone())?,
         python_subject("post", &python_env, post_event.clone()),
         node_subject("post", &node_env, post_event.clone()),
+        rust_subject("dictate", "dictate", dictate_env, dictate_event)?,
         rust_subject(
             "authorizer",
             "authorizer",
@@ -323,6 +363,10 @@ async fn run(options: &Options) -> Result<(), String> {
         subjects.retain(|subject| only.iter().any(|name| name == subject.function));
     }
     let measurements = measure_all(&subjects, options.cold, options.warm).await?;
+    eprintln!(
+        "  dictate: {} synthesis by the local Polly (then reused)",
+        polly.synthesis_count()
+    );
     for m in &measurements {
         eprintln!(
             "  {} ({}): cold start median {:.1} ms, warm p50 {:.2} ms",

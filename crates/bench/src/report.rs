@@ -184,6 +184,13 @@ impl Results {
                 );
             }
         }
+        if let Some(zip) = self.find("dictate", "Rust").and_then(|d| d.zip_bytes) {
+            check(
+                "dictate: zip ≤ 4 MB".into(),
+                fmt_bytes(Some(zip)),
+                zip as f64 <= 4.0 * MB,
+            );
+        }
         if let (Some(authorizer), Some(hello)) =
             (self.find("authorizer", "Rust"), self.find("hello", "Rust"))
         {

@@ -13,6 +13,7 @@
 //! - [`s3_local`] creates the audio bucket in moto's S3 (the same moto server as Cognito).
 //! - [`polly_local`] serves Amazon Polly's `SynthesizeSpeech` on a loopback port with real
 //!   speech (espeak-ng, encoded to mp3 by lame), for the dictate function's real SDK.
+//! - [`jwt_authorizer`] checks tokens as an HTTP API's JWT authorizer does (`make dev API=http`).
 //! - [`mp3`] checks that bytes are MPEG Layer III audio and measures how long they play.
 //!
 //! [`testing`] combines them into the helpers that the integration tests of the other crates
@@ -27,6 +28,7 @@ pub mod dynamodb_local;
 pub mod error;
 pub mod gateway;
 pub mod issuer;
+pub mod jwt_authorizer;
 pub mod local_api;
 pub mod mp3;
 pub mod polly_local;

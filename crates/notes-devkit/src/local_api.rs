@@ -28,6 +28,7 @@ use notes_http::AllowedOrigins;
 
 use crate::DevkitError;
 use crate::gateway::{AuthorizerDecision, decide};
+use crate::jwt_authorizer::JwtAuthorizer;
 use crate::runtime_api::{LambdaSandbox, Outcome};
 
 /// API Gateway's payload limit for REST APIs.
@@ -324,6 +325,20 @@ pub struct LocalApiConfig {
     /// gateway's own answers (preflight, 401/403/413/502) echo a listed request origin the same
     /// way.
     pub allowed_origin: Option<String>,
+    /// Which of the template's front doors to serve.
+    pub front: Front,
+}
+
+/// The two front doors of template.yaml.
+#[derive(Debug, Clone, Default)]
+pub enum Front {
+    /// The REST API (`NotesApi`): the TOKEN authorizer binary (with its result cache), API keys
+    /// when configured, payload format 1.0.
+    #[default]
+    Rest,
+    /// The HTTP API (`NotesHttpApi`): API Gateway's own JWT authorizer against the pool, no API
+    /// keys, payload format 2.0.
+    Http(Arc<JwtAuthorizer>),
 }
 
 /// Marks a response the gateway made itself (not a function's), which gets its CORS headers
@@ -346,6 +361,7 @@ struct Gateway {
     cache: Mutex<HashMap<String, CachedDecision>>,
     authorizer: LambdaSandbox,
     functions: HashMap<String, LambdaSandbox>,
+    front: Front,
 }
 
 /// A running local API; dropping it stops the server and the function processes.
@@ -372,6 +388,11 @@ impl LocalApi {
             .unwrap_or_else(|| config.spec.allowed_origin.clone());
         let allowed_origins = AllowedOrigins::parse("ALLOWED_ORIGINS", &origin)
             .map_err(|e| DevkitError::LocalApi(format!("allowed origins: {e}")))?;
+        if matches!(config.front, Front::Http(_)) && config.api_key.is_some() {
+            return Err(DevkitError::LocalApi(
+                "an HTTP API has no API keys: serve the REST API to require one".into(),
+            ));
+        }
         let mut function_env = config.function_env.clone();
         function_env.push(("ALLOWED_ORIGINS".into(), origin.clone()));
         let authorizer = LambdaSandbox::start(
@@ -405,6 +426,7 @@ impl LocalApi {
             cache: Mutex::new(HashMap::new()),
             authorizer,
             functions,
+            front: config.front,
         });
         let app = Router::new()
             .fallback(serve)
@@ -472,6 +494,7 @@ fn gateway_error(status: StatusCode, message: &str) -> Response {
         HeaderValue::from_static(match status.as_u16() {
             401 => "UnauthorizedException",
             403 => "AccessDeniedException",
+            404 => "NotFoundException",
             413 => "RequestTooLargeException",
             _ => "InternalServerErrorException",
         }),
@@ -527,10 +550,11 @@ async fn handle(
         RouteMatch::Found(route, parameters) => (route, parameters),
         // What API Gateway answers for a method or path it does not have.
         RouteMatch::PathOnly | RouteMatch::None => {
-            return (
-                gateway_error(StatusCode::FORBIDDEN, "Missing Authentication Token"),
-                None,
-            );
+            let answer = match gateway.front {
+                Front::Rest => gateway_error(StatusCode::FORBIDDEN, "Missing Authentication Token"),
+                Front::Http(_) => gateway_error(StatusCode::NOT_FOUND, "Not Found"),
+            };
+            return (answer, None);
         }
     };
     let route_name = format!("{} {}", route.method, route.path);
@@ -543,6 +567,32 @@ async fn handle(
             );
         }
     };
+
+    if let Front::Http(jwt) = &gateway.front {
+        let event = match authorize_jwt(jwt, &parts.headers).await {
+            Ok(claims) => http_event(
+                gateway,
+                route,
+                &parts,
+                &path,
+                path_parameters,
+                &body,
+                claims,
+                peer,
+                request_id,
+            ),
+            Err(mut refused) => {
+                refused
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return (refused, Some(route_name));
+            }
+        };
+        return (
+            invoke_function(gateway, route, &event).await,
+            Some(route_name),
+        );
+    }
 
     // The TOKEN authorizer: no Authorization header is a 401 without invoking it.
     let token = parts
@@ -612,13 +662,19 @@ async fn handle(
         peer,
         request_id,
     );
+    (
+        invoke_function(gateway, route, &event).await,
+        Some(route_name),
+    )
+}
+
+/// Invokes the route's function with `event`; its error, or a response that is not one, is API
+/// Gateway's 502.
+async fn invoke_function(gateway: &Gateway, route: &Route, event: &Value) -> Response {
     let Some(function) = gateway.functions.get(&route.binary) else {
-        return (
-            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
-            Some(route_name),
-        );
+        return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
     };
-    let response = match function.invoke(&event).await {
+    let response = match function.invoke(event).await {
         Ok(invocation) => match invocation.outcome {
             Outcome::Response(value) => proxy_response(&value),
             Outcome::Error { .. } => None,
@@ -628,10 +684,34 @@ async fn handle(
             None
         }
     };
-    // A function error or an unreadable response is API Gateway's 502.
-    let response =
-        response.unwrap_or_else(|| gateway_error(StatusCode::BAD_GATEWAY, "Internal server error"));
-    (response, Some(route_name))
+    response.unwrap_or_else(|| gateway_error(StatusCode::BAD_GATEWAY, "Internal server error"))
+}
+
+/// The HTTP API's JWT authorizer on the request's Authorization header: the claims, or the 401
+/// API Gateway answers (the reason goes to the dev server's log only).
+async fn authorize_jwt(
+    jwt: &Arc<JwtAuthorizer>,
+    headers: &HeaderMap,
+) -> Result<Map<String, Value>, Response> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let jwt = Arc::clone(jwt);
+    match tokio::task::spawn_blocking(move || jwt.authorize(authorization.as_deref())).await {
+        Ok(Ok(claims)) => Ok(claims),
+        Ok(Err(refusal)) => {
+            tracing::info!(%refusal, "JWT authorizer: 401");
+            Err(gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized"))
+        }
+        Err(error) => {
+            tracing::error!(%error, "JWT authorizer task failed");
+            Err(gateway_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ))
+        }
+    }
 }
 
 async fn authorize(
@@ -817,6 +897,126 @@ fn proxy_event(
         "body": body,
         "isBase64Encoded": is_base64,
     })
+}
+
+/// The HTTP API's payload format 2.0 event for a request: header values of one name joined by
+/// commas and names in lower case, cookies apart, the raw query as sent, the JWT authorizer's
+/// claims. The stage is `$default`, as on a custom domain mapped at the root (this server), so
+/// the function builds its URLs (`Location`, `Link`) without a stage prefix.
+#[allow(clippy::too_many_arguments)]
+fn http_event(
+    gateway: &Gateway,
+    route: &Route,
+    parts: &axum::http::request::Parts,
+    path: &str,
+    path_parameters: HashMap<String, String>,
+    body: &Bytes,
+    claims: Map<String, Value>,
+    peer: SocketAddr,
+    request_id: &str,
+) -> Value {
+    let mut headers: Map<String, Value> = Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == header::COOKIE {
+            cookies.extend(value.split(';').map(|c| Value::from(c.trim())));
+            continue;
+        }
+        let joined = match headers.get(name.as_str()).and_then(Value::as_str) {
+            Some(before) => format!("{before},{value}"),
+            None => value,
+        };
+        headers.insert(name.as_str().to_owned(), Value::from(joined));
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| gateway.address.to_string(), str::to_owned);
+    let source_ip = peer.ip().to_string();
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(Value::as_str) {
+        Some(given) => format!("{given}, {source_ip}"),
+        None => source_ip.clone(),
+    };
+    for (name, value) in [
+        ("host", host.clone()),
+        ("x-forwarded-proto", "http".to_owned()),
+        ("x-forwarded-port", gateway.address.port().to_string()),
+        ("x-forwarded-for", forwarded_for),
+    ] {
+        headers.insert(name.to_owned(), Value::from(value));
+    }
+    let raw_query = parts.uri.query().unwrap_or_default().to_owned();
+    let mut query: Map<String, Value> = Map::new();
+    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(&key.replace('+', " "));
+        let value = percent_decode(&value.replace('+', " "));
+        let joined = match query.get(&key).and_then(Value::as_str) {
+            Some(before) => format!("{before},{value}"),
+            None => value,
+        };
+        query.insert(key, Value::from(joined));
+    }
+    let (body, is_base64) = if body.is_empty() {
+        (Value::Null, false)
+    } else {
+        match std::str::from_utf8(body) {
+            Ok(text) => (Value::from(text), false),
+            Err(_) => (Value::from(STANDARD.encode(body)), true),
+        }
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let route_key = format!("{} {}", route.method, route.path);
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+            "authorizer": { "jwt": { "claims": claims, "scopes": null } },
+            "domainName": host,
+            "domainPrefix": host.split('.').next().unwrap_or_default(),
+            "http": {
+                "method": route.method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": user_agent,
+            },
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "timeEpoch": now.as_millis() as u64,
+        },
+        "isBase64Encoded": is_base64,
+    });
+    if let Some(map) = event.as_object_mut() {
+        if !cookies.is_empty() {
+            map.insert("cookies".into(), Value::Array(cookies));
+        }
+        if !query.is_empty() {
+            map.insert("queryStringParameters".into(), Value::Object(query));
+        }
+        if !path_parameters.is_empty() {
+            map.insert("pathParameters".into(), json!(path_parameters));
+        }
+        if !body.is_null() {
+            map.insert("body".into(), body);
+        }
+    }
+    event
 }
 
 /// Turns a Lambda proxy integration response into an HTTP response; `None` if it is not one.

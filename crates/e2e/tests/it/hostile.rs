@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use notes_devkit::binaries::function_binary;
 use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
 use notes_devkit::local_api::{
-    ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, LocalApi, LocalApiConfig, MAX_REQUEST_BYTES,
+    ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, Front, LocalApi, LocalApiConfig, MAX_REQUEST_BYTES,
 };
 use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
 use notes_devkit::tables::template_path;
@@ -522,6 +522,71 @@ async fn hostile_events_through_the_function_binaries() {
             with_authorizer(event("list-notes.json"), json!({"username": "bob\n"})),
             401,
             "a newline in the username",
+        ),
+        // The HTTP API's payload format 2.0, with the JWT authorizer's claims.
+        (
+            list,
+            event("http-list-notes-no-claims.json"),
+            401,
+            "HTTP API: a JWT context without claims",
+        ),
+        (
+            list,
+            edit(event("http-list-notes.json"), |e| {
+                e["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:username"] = json!(7);
+            }),
+            // API Gateway's claims are strings: another type is not a valid event at all.
+            400,
+            "HTTP API: a username of the wrong type",
+        ),
+        (
+            delete,
+            edit(event("http-delete-note.json"), |e| {
+                e["requestContext"]["authorizer"] = json!({"jwt": null});
+            }),
+            401,
+            "HTTP API: jwt null",
+        ),
+        (
+            list,
+            edit(event("http-list-notes.json"), |e| {
+                e["requestContext"]["authorizer"]["jwt"]["claims"] =
+                    json!({"cognito:username": "", "username": "bob"});
+            }),
+            401,
+            "HTTP API: an empty username beside another",
+        ),
+        (
+            create_update,
+            edit(event("http-create-note.json"), |e| {
+                e["body"] = json!(format!(r#"{{"Note":"{SECRET}","UserId":"bob"}}"#));
+            }),
+            400,
+            "HTTP API: a smuggled UserId",
+        ),
+        (
+            list,
+            edit(event("http-get-note.json"), |e| {
+                e["pathParameters"] = json!({"id": "a#b"});
+            }),
+            400,
+            "HTTP API: an id that is not one",
+        ),
+        (
+            create_update,
+            edit(event("http-create-note-base64.json"), |e| {
+                e["body"] = json!("!!! not base64 !!!");
+            }),
+            400,
+            "HTTP API: a base64 body that is not base64",
+        ),
+        (
+            post,
+            edit(event("http-create-post.json"), |e| {
+                e["headers"]["content-type"] = json!("text/plain");
+            }),
+            415,
+            "HTTP API: a post that is not JSON",
         ),
         (
             list,
@@ -1591,6 +1656,7 @@ impl HttpApi {
             api_key: None,
             authorizer_cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
             allowed_origin: None,
+            front: Front::Rest,
         })
         .await
         .unwrap();

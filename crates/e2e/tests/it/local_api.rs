@@ -1,13 +1,20 @@
 //! The local API over real HTTP: every route and every authorizer outcome, API keys, the
 //! authorizer cache, CORS, API Gateway's own errors, two users' isolation, and the README's
-//! walkthrough executed as written.
+//! walkthrough executed as written; and the HTTP API flavour (`make dev API=http`).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use notes_devkit::binaries::function_binary;
-use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
-use notes_devkit::local_api::{ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, LocalApi, LocalApiConfig};
+use std::sync::Arc;
+
+use notes_devkit::issuer::{
+    JwksServer, LOCAL_CLIENT_ID, LOCAL_ISSUER, SigningKey, TokenSpec, authorizer_env, jwks,
+};
+use notes_devkit::jwt_authorizer::JwtAuthorizer;
+use notes_devkit::local_api::{
+    ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, Front, LocalApi, LocalApiConfig,
+};
 use notes_devkit::tables::template_path;
 use notes_devkit::testing::fresh_tables;
 use serde_json::{Value, json};
@@ -29,6 +36,8 @@ struct Options {
     key: Option<SigningKey>,
     port: u16,
     allowed_origins: Option<&'static str>,
+    /// Serve the HTTP API (API Gateway's JWT authorizer) instead of the REST API.
+    http: bool,
 }
 
 impl Default for Options {
@@ -40,6 +49,7 @@ impl Default for Options {
             key: None,
             port: 0,
             allowed_origins: None,
+            http: false,
         }
     }
 }
@@ -67,6 +77,15 @@ async fn start(options: Options) -> Api {
         api_key: options.api_key.map(str::to_owned),
         authorizer_cache_ttl: options.cache_ttl,
         allowed_origin: options.allowed_origins.map(str::to_owned),
+        front: if options.http {
+            Front::Http(Arc::new(JwtAuthorizer::new(
+                LOCAL_ISSUER,
+                &[LOCAL_CLIENT_ID.to_owned()],
+                &jwks_server.url(),
+            )))
+        } else {
+            Front::Rest
+        },
     })
     .await
     .unwrap();
@@ -782,4 +801,118 @@ async fn every_allowed_origin_and_no_other_can_read_responses() {
             assert!(allow_headers.contains(name), "preflight allows {name}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_http_api_checks_jwts_as_api_gateway_does_and_sends_payload_2_0() {
+    let api = start(Options {
+        http: true,
+        ..Options::default()
+    })
+    .await;
+    let json = ("Content-Type", "application/json");
+    let origin = ("Origin", ORIGIN);
+
+    // A bare token works as well as `Bearer <token>`; ID and access tokens alike.
+    let bare = TokenSpec::new("alice").mint(&api.key).unwrap();
+    let created = api
+        .call(
+            "POST",
+            "/notes",
+            &[("Authorization", &bare), json, origin],
+            Some(r#"{"Note": "Buy milk"}"#),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(created.header("access-control-allow-origin"), Some(ORIGIN));
+    let location = created.header("location").unwrap();
+    let id = created.body["NoteId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("/notes/{id}"),
+        "no stage prefix: the $default stage"
+    );
+    let access = format!(
+        "Bearer {}",
+        TokenSpec::new("alice").access().mint(&api.key).unwrap()
+    );
+    let listed = api
+        .call("GET", "/notes?limit=1", &[("Authorization", &access)], None)
+        .await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(note_ids(&listed), [id.as_str()]);
+    let bobs = api
+        .as_user("bob", "GET", &format!("/notes/{id}"), None)
+        .await;
+    assert_eq!(bobs.status, 404, "bob cannot read alice's note");
+
+    // Refused before any function runs: 401 with API Gateway's body and WWW-Authenticate.
+    let expired = format!(
+        "Bearer {}",
+        TokenSpec {
+            expires_in: -60,
+            ..TokenSpec::new("alice")
+        }
+        .mint(&api.key)
+        .unwrap()
+    );
+    let other_client = format!(
+        "Bearer {}",
+        TokenSpec {
+            client_id: "someone-else".into(),
+            ..TokenSpec::new("alice")
+        }
+        .mint(&api.key)
+        .unwrap()
+    );
+    let foreign = format!(
+        "Bearer {}",
+        TokenSpec::new("alice")
+            .mint(&SigningKey::generate().unwrap())
+            .unwrap()
+    );
+    for authorization in [
+        None,
+        Some("Bearer garbage"),
+        Some(expired.as_str()),
+        Some(other_client.as_str()),
+        Some(foreign.as_str()),
+    ] {
+        let mut headers = vec![origin];
+        if let Some(value) = authorization {
+            headers.push(("Authorization", value));
+        }
+        let refused = api.call("GET", "/notes", &headers, None).await;
+        assert_eq!(refused.status, 401, "{authorization:?}");
+        assert_eq!(refused.body, json!({"message": "Unauthorized"}));
+        assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
+        assert_eq!(
+            refused.header("access-control-allow-origin"),
+            Some(ORIGIN),
+            "readable by the page"
+        );
+    }
+    // A route the API does not have: the HTTP API's 404 (the REST API's is a 403).
+    let missing = api.as_user("alice", "GET", "/nothing-here", None).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body, json!({"message": "Not Found"}));
+    // Preflight is answered by the API itself.
+    let preflight = api
+        .call(
+            "OPTIONS",
+            "/notes",
+            &[origin, ("Access-Control-Request-Method", "POST")],
+            None,
+        )
+        .await;
+    assert!(preflight.status < 300, "{preflight:?}");
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some(ORIGIN)
+    );
+    let logs = api.api.logs();
+    assert!(
+        !logs.values().any(|log| log.contains(&bare)),
+        "a token reached a log"
+    );
 }

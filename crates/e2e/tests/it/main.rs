@@ -1,4 +1,5 @@
-//! End to end on loopback. Here: the deployed chain, a token from the local issuer through the
+//! End to end on loopback: the hostile matrix (hostile.rs), the drills (drills.rs), the local API
+//! (local_api.rs), both payload formats on every route (http_api.rs). Here: the deployed chain, a token from the local issuer through the
 //! `authorizer` binary, API Gateway's handover (policy check, context into
 //! `requestContext.authorizer`) and into the `createUpdate`, `list` and `delete` binaries, against
 //! DynamoDB Local.
@@ -12,6 +13,7 @@
 
 mod drills;
 mod hostile;
+mod http_api;
 mod local_api;
 
 use notes_devkit::binaries::function_binary;

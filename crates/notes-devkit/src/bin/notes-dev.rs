@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use notes_devkit::binaries::function_binary;
@@ -18,7 +19,10 @@ use notes_devkit::cognito_local::{
     CognitoClient, CognitoLocal, DEFAULT_COGNITO_ENV_FILE, DEFAULT_COGNITO_PORT, LocalPool,
     UserPoolTemplate,
 };
-use notes_devkit::local_api::{ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, LocalApi, LocalApiConfig};
+use notes_devkit::jwt_authorizer;
+use notes_devkit::local_api::{
+    ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, Front, LocalApi, LocalApiConfig,
+};
 use notes_devkit::polly_local::PollyLocal;
 use notes_devkit::s3_local;
 use notes_devkit::tables::{
@@ -32,7 +36,7 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
        notes-dev token [--pool .local/cognito.env] --user NAME [--access] [--groups G1,G2]
        notes-dev dev [--port 4000] [--dynamodb-port 8000] [--cognito-port 9229]
                      [--polly-port 9230] [--cognito-env .local/cognito.env]
-                     [--functions-env .local/functions.env]
+                     [--functions-env .local/functions.env] [--api rest|http]
                      [--data-dir .local/dynamodb | --in-memory] [--api-key KEY] [--cache-ttl 300]
                      [--allowed-origins ORIGIN,ORIGIN,... | '*']
 
@@ -55,7 +59,10 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
             --cache-ttl seconds, 0 disables), API keys when --api-key is given. Browsers may call
             it from --allowed-origins (default: the labs' React dev server on port 3000 and this
             project's web page on 8080, as localhost and 127.0.0.1). The functions'
-            environment is written to --functions-env for `make watch`. Ctrl-C stops all.";
+            environment is written to --functions-env for `make watch`. --api http serves the
+            template's HTTP API instead: API Gateway's JWT authorizer (the pool's JWKS, iss,
+            aud or client_id, exp, nbf, iat) and payload format 2.0, no API keys. Ctrl-C stops
+            all.";
 
 /// The web origins `make dev` serves by default: the labs' client's dev server (create-react-app
 /// listens on 3000, which is why the API itself defaults to 4000) and our own page's origin.
@@ -303,6 +310,8 @@ struct DevArgs {
     cognito_env: PathBuf,
     polly_port: u16,
     functions_env: PathBuf,
+    /// Serve the HTTP API (JWT authorizer, payload format 2.0) instead of the REST API.
+    http_api: bool,
     data_dir: Option<PathBuf>,
     api_key: Option<String>,
     cache_ttl: Duration,
@@ -317,6 +326,7 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
         cognito_env: PathBuf::from(DEFAULT_COGNITO_ENV_FILE),
         polly_port: DEFAULT_POLLY_PORT,
         functions_env: PathBuf::from(DEFAULT_FUNCTIONS_ENV_FILE),
+        http_api: false,
         data_dir: Some(PathBuf::from(".local/dynamodb")),
         api_key: None,
         cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
@@ -334,6 +344,13 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
             "--dynamodb-port" => parsed.dynamodb_port = port(arguments.next(), "--dynamodb-port")?,
             "--cognito-port" => parsed.cognito_port = port(arguments.next(), "--cognito-port")?,
             "--polly-port" => parsed.polly_port = port(arguments.next(), "--polly-port")?,
+            "--api" => {
+                parsed.http_api = match arguments.next().as_deref() {
+                    Some("rest") => false,
+                    Some("http") => true,
+                    _ => return Err("--api expects rest or http".into()),
+                }
+            }
             "--functions-env" => {
                 parsed.functions_env = PathBuf::from(
                     arguments
@@ -528,6 +545,11 @@ async fn dev(args: DevArgs) -> ExitCode {
         api_key: args.api_key.clone(),
         authorizer_cache_ttl: args.cache_ttl,
         allowed_origin: Some(args.allowed_origins.clone()),
+        front: if args.http_api {
+            Front::Http(Arc::new(jwt_authorizer::for_pool(&pool)))
+        } else {
+            Front::Rest
+        },
     })
     .await
     {
@@ -539,7 +561,7 @@ async fn dev(args: DevArgs) -> ExitCode {
         None => "in memory".to_owned(),
     };
     eprintln!(
-        "\nnotes API on {url} (as API Gateway stage {stage}; request log on stdout)\n\
+        "\nnotes API on {url} ({front}; request log on stdout)\n\
          \x20 DynamoDB Local  {dynamodb_endpoint} ({storage})\n\
          \x20 local Cognito   {cognito} (moto; local only: its signing key ships with moto)\n\
          \x20   user pool     {pool_id}\n\
@@ -554,6 +576,12 @@ async fn dev(args: DevArgs) -> ExitCode {
          try:          curl -H \"Authorization: Bearer $(make -s token USER=alice)\" {url}/notes\n\
          stop:         Ctrl-C\n",
         url = api.url(),
+        front = if args.http_api {
+            "the HTTP API: API Gateway's JWT authorizer on the local pool, payload format 2.0"
+                .to_owned()
+        } else {
+            format!("the REST API, stage {stage}: the authorizer binary, payload format 1.0")
+        },
         cognito = pool.endpoint(),
         pool_id = pool.pool_id(),
         client_id = pool.client_id(),
