@@ -99,14 +99,37 @@ def functions(template):
     }
 
 
-def api_routes(template):
-    """{(METHOD, path): function logical id} from the functions' Api events."""
+def api_routes(template, kind="Api"):
+    """{(METHOD, path): function logical id} from the functions' events of one kind: "Api" (the
+    REST API) or "HttpApi" (the HTTP API)."""
     routes = {}
     for name, resource in functions(template).items():
         for event in resource["Properties"].get("Events", {}).values():
-            if event["Type"] == "Api":
+            if event["Type"] == kind:
                 routes[(event["Properties"]["Method"].upper(), event["Properties"]["Path"])] = name
     return routes
+
+
+def sub_text(value):
+    """A `!Sub` as its text: {"Fn::Sub": "x"} is "x". The offline AWS::LanguageExtensions leaves
+    a `!Sub` it cannot resolve (one naming a resource or a pseudo parameter) as its bare string,
+    so both forms name the same thing here; CloudFormation's own transform keeps the `!Sub`."""
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return value["Fn::Sub"]
+    assert isinstance(value, str), f"{value} is no !Sub this test can read"
+    return value
+
+
+def resolve_parameters(value, parameters):
+    """`value` with every {"Ref": <parameter>} replaced by the parameter's value, as CloudFormation
+    does at deploy: the transform leaves some (such as Globals' ApplicationLogLevel) as Refs."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        return {key: resolve_parameters(item, parameters) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve_parameters(item, parameters) for item in value]
+    return value
 
 
 def function_binary(function):

@@ -2,11 +2,12 @@
 review of the deployed stack would look for."""
 
 import copy
+import json
 import re
 
 import pytest
 
-from conftest import ROOT, api_routes, cargo_binaries, env_vars_read, function_binary, functions, sam_transform
+from conftest import ROOT, api_routes, cargo_binaries, env_vars_read, function_binary, functions, sam_transform, sub_text
 
 # The actions each function's code performs (see crates/notes-dynamodb), per resource of ours: a
 # table (its ARN or an index of it), the audio bucket ("AudioBucket", for listing) or its objects
@@ -34,7 +35,7 @@ EXPECTED_ACTIONS = {
 # The only actions that may be granted on Resource "*": SynthesizeSpeech's only resource type is
 # a lexicon, and the stack uses none.
 UNSCOPABLE_ACTIONS = {"polly:SynthesizeSpeech"}
-# Every route of the API and the function that serves it.
+# Every route of the API and the function that serves it: on the REST API and on the HTTP API alike.
 EXPECTED_ROUTES = {
     ("GET", "/notes"): "ListFunction",
     ("GET", "/notes/search"): "ListFunction",
@@ -55,6 +56,11 @@ ALLOWED_MANAGED = ("AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
 LAMBDA_PROVIDED = {"AWS_REGION"}
 # Overrides for local runs and tests: a deployed authorizer must never trust another issuer.
 LOCAL_ONLY = {"TOKEN_ISSUER", "JWKS_URL", "AWS_ENDPOINT_URL_DYNAMODB"}
+# The only issuer the HTTP API's JWT authorizer may trust: this stack's user pool, as `!Sub` text.
+STACK_POOL_ISSUER = "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
+# The REST API's fixed preflight and gateway-response origin: the first of the AllowedOrigin list.
+FIRST_ORIGIN = {"Fn::Sub": ["'${FirstOrigin}'", {"FirstOrigin": {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "AllowedOrigin"}]}]}}]}
+ALL_ORIGINS = {"Fn::Split": [",", {"Ref": "AllowedOrigin"}]}
 
 
 def resources_of(transformed, kind):
@@ -64,6 +70,20 @@ def resources_of(transformed, kind):
 def rest_api_body(transformed):
     (api,) = resources_of(transformed, "AWS::ApiGateway::RestApi").values()
     return api["Properties"]["Body"]
+
+
+def http_api_body(transformed):
+    """The OpenAPI body SAM generates for the HTTP API: its routes, their authorizer and CORS."""
+    (api,) = resources_of(transformed, "AWS::ApiGatewayV2::Api").values()
+    return api["Properties"]["Body"]
+
+
+def exposed_headers():
+    """The functions' EXPOSED_HEADERS (crates/notes-http/src/cors.rs), as a list."""
+    source = (ROOT / "crates/notes-http/src/cors.rs").read_text()
+    match = re.search(r'pub const EXPOSED_HEADERS: &str = "([^"]+)";', source)
+    assert match, "crates/notes-http/src/cors.rs has no EXPOSED_HEADERS this test can read"
+    return [header.strip() for header in match.group(1).split(",")]
 
 
 def test_every_route_needs_the_authorizer_and_an_api_key(transformed, template):
@@ -83,6 +103,110 @@ def test_every_route_needs_the_authorizer_and_an_api_key(transformed, template):
             uri = str(operation["x-amazon-apigateway-integration"]["uri"])
             assert f"${{{function}.Arn}}" in uri, f"{method.upper()} {path} is not served by {function}"
     assert deployed == set(EXPECTED_ROUTES)
+
+
+def test_every_rest_route_has_its_http_api_twin(template):
+    # Each function's events come in pairs: the REST API's `Name` and the HTTP API's `NameHttp`,
+    # for the same method and path. Nothing else triggers a function.
+    assert api_routes(template, "HttpApi") == EXPECTED_ROUTES
+    for name, function in functions(template).items():
+        events = function["Properties"].get("Events", {})
+        for event_name, event in events.items():
+            props = event["Properties"]
+            if event["Type"] == "Api":
+                assert props["RestApiId"] == {"Ref": "NotesApi"}, f"{name}.{event_name}"
+                twin = events.get(f"{event_name}Http")
+                assert twin and twin["Type"] == "HttpApi", f"{name}.{event_name} has no {event_name}Http"
+                assert (twin["Properties"]["Method"], twin["Properties"]["Path"]) == (props["Method"], props["Path"])
+            else:
+                assert event["Type"] == "HttpApi", f"{name}.{event_name}: {event['Type']}"
+                assert event_name.endswith("Http") and event_name[: -len("Http")] in events, f"{name}.{event_name}"
+                assert props["ApiId"] == {"Ref": "NotesHttpApi"}, f"{name}.{event_name}"
+                # lambda_http reads either format; 2.0 is the HTTP API's own (jwt.claims).
+                assert props["PayloadFormatVersion"] == "2.0", f"{name}.{event_name}"
+                # An event-level Auth could turn the authorizer off for one route.
+                assert "Auth" not in props, f"{name}.{event_name} overrides the authorizer"
+
+
+def test_every_http_api_route_needs_the_jwt_authorizer(transformed):
+    body = http_api_body(transformed)
+    assert "security" not in body or body["security"] == [{"CognitoJwt": []}]
+    deployed = set()
+    for path, operations in body["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            # The HTTP API answers preflight itself (x-amazon-apigateway-cors, below); an OPTIONS
+            # or ANY route would be one more way in, open or not.
+            assert method in ("get", "post", "delete"), f"{method} {path}"
+            deployed.add((method.upper(), path))
+            assert operation.get("security") == [{"CognitoJwt": []}], f"{method.upper()} {path} is not behind the JWT authorizer"
+            integration = operation["x-amazon-apigateway-integration"]
+            assert integration["type"] == "aws_proxy" and integration["payloadFormatVersion"] == "2.0"
+            function = EXPECTED_ROUTES.get((method.upper(), path))
+            assert f"${{{function}.Arn}}" in str(integration["uri"]), f"{method.upper()} {path} is not served by {function}"
+    # The same method and path reach the same function as on the REST API (checked above).
+    assert deployed == set(EXPECTED_ROUTES)
+    assert "x-amazon-apigateway-cors" in body, "preflight is answered by API Gateway"
+    # Should SAM ever emit routes and authorizers as resources instead of in the body.
+    for name, route in resources_of(transformed, "AWS::ApiGatewayV2::Route").items():
+        assert route["Properties"].get("AuthorizationType") == "JWT", f"{name} is open"
+
+
+def test_the_jwt_authorizer_trusts_only_this_stacks_pool_and_client(template, transformed):
+    auth = template["Resources"]["NotesHttpApi"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "CognitoJwt"
+    assert auth["Authorizers"] == {
+        "CognitoJwt": {
+            # Bare or after "Bearer ": API Gateway accepts both, as our TOKEN authorizer does.
+            "IdentitySource": "$request.header.Authorization",
+            "JwtConfiguration": {
+                "issuer": {"Fn::Sub": STACK_POOL_ISSUER},
+                "audience": [{"Ref": "UserPoolClient"}],
+            },
+        }
+    }
+    schemes = http_api_body(transformed)["components"]["securitySchemes"]
+    assert set(schemes) == {"CognitoJwt"}, "no other authorizer, no Lambda authorizer"
+    authorizer = schemes["CognitoJwt"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "jwt"
+    assert authorizer["identitySource"] == "$request.header.Authorization"
+    # Never a local issuer or JWKS: the stack's own pool, and the app client as the audience
+    # (`aud` of ID tokens; API Gateway compares an access token's `client_id` with it).
+    assert sub_text(authorizer["jwtConfiguration"]["issuer"]) == STACK_POOL_ISSUER
+    assert authorizer["jwtConfiguration"]["audience"] == [{"Ref": "UserPoolClient"}]
+    for name, resource in resources_of(transformed, "AWS::ApiGatewayV2::Authorizer").items():
+        props = resource["Properties"]
+        assert props["AuthorizerType"] == "JWT", name
+        assert sub_text(props["JwtConfiguration"]["Issuer"]) == STACK_POOL_ISSUER, name
+    # The pool and client the REST API's TOKEN authorizer checks: one set of users for both.
+    variables = template["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["USER_POOL_ID"] == {"Ref": "UserPool"}
+    assert variables["USER_POOL_CLIENT_IDS"] == {"Ref": "UserPoolClient"}
+
+
+def test_each_function_may_be_invoked_by_both_apis_on_its_routes_only(transformed):
+    permissions = resources_of(transformed, "AWS::Lambda::Permission")
+    granted = {}
+    for name, permission in permissions.items():
+        props = permission["Properties"]
+        assert props["Action"] == "lambda:InvokeFunction" and props["Principal"] == "apigateway.amazonaws.com", name
+        arn, variables = props["SourceArn"]["Fn::Sub"]
+        api = variables["__ApiId__"]["Ref"]
+        assert api in ("NotesApi", "NotesHttpApi"), f"{name}: invoked by {api}"
+        if props["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}:
+            # The TOKEN authorizer, by the REST API's authorizers only.
+            assert api == "NotesApi" and arn.endswith("${__ApiId__}/authorizers/*"), name
+            continue
+        match = re.fullmatch(r"arn:(?:aws|\$\{AWS::Partition\}):execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{__ApiId__\}/\$\{__Stage__\}/([A-Z]+)(/.*)", arn)
+        assert match, f"{name}: {arn}"
+        granted[(api, match.group(1), match.group(2))] = props["FunctionName"]["Ref"]
+    expected = {
+        (api, method, re.sub(r"\{[^}]+\}", "*", path)): function
+        for (method, path), function in EXPECTED_ROUTES.items()
+        for api in ("NotesApi", "NotesHttpApi")
+    }
+    assert granted == expected
 
 
 def test_the_api_key_requirement_can_be_turned_off_and_throttling_stays(template, transformed):
@@ -224,6 +348,15 @@ def test_a_broader_dictate_policy_is_caught(template, statement, complaint):
         assert granted == EXPECTED_ACTIONS["DictateFunction"], f"{granted} != expected"
 
 
+def test_the_required_group_reaches_every_function(template):
+    """The HTTP API's JWT authorizer checks no groups, so every function gets RequiredGroup and
+    checks the token's cognito:groups itself (notes-http); the REST API's authorizer checks it
+    before them."""
+    for name, function in functions(template).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables.get("REQUIRED_GROUP") == {"Ref": "RequiredGroup"}, name
+
+
 def test_environment_matches_what_each_binary_reads(template):
     binaries = cargo_binaries()
     for name, function in functions(template).items():
@@ -242,6 +375,7 @@ def test_functions_are_built_and_run_as_designed(template):
     assert globals_["Runtime"] == "provided.al2023" and globals_["Handler"] == "bootstrap"
     assert globals_["Tracing"] == "Active"
     assert globals_["LoggingConfig"]["LogFormat"] == "JSON"
+    assert globals_["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}, "a stage chooses its log level"
     used = set()
     makefile = (ROOT / "Makefile").read_text()
     for name, function in functions(template).items():
@@ -320,6 +454,7 @@ def test_dictate_environment_names_its_table_bucket_and_voice_settings(template)
         "DEFAULT_VOICE_ID": {"Ref": "DefaultVoiceId"},
         "AUDIO_RETENTION_DAYS": {"Ref": "AudioRetentionDays"},
         "ALLOWED_ORIGINS": {"Ref": "AllowedOrigin"},
+        "REQUIRED_GROUP": {"Ref": "RequiredGroup"},
     }
 
 
@@ -352,7 +487,7 @@ def test_the_retention_parameter_reaches_the_lifecycle_rule(template):
 def test_a_browser_on_the_api_origin_may_read_the_audio(template):
     (rule,) = template["Resources"]["AudioBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
     assert set(rule["AllowedMethods"]) == {"GET", "HEAD"}, "read only"
-    assert rule["AllowedOrigins"] == [{"Ref": "AllowedOrigin"}], "the API's own origin"
+    assert rule["AllowedOrigins"] == ALL_ORIGINS, "every origin the API allows"
     assert rule["MaxAge"] == 600
 
 
@@ -418,7 +553,8 @@ def test_cognito_supports_the_tutorial_cli_flow(template):
 
 def test_cors_on_success_errors_and_preflight(transformed, template):
     api = template["Resources"]["NotesApi"]["Properties"]
-    origin = {"Fn::Sub": "'${AllowedOrigin}'"}
+    # A REST API's preflight and its own errors carry one fixed origin: the list's first.
+    origin = FIRST_ORIGIN
     assert api["Cors"]["AllowOrigin"] == origin
     for response in ("DEFAULT_4XX", "DEFAULT_5XX"):
         assert api["GatewayResponses"][response]["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == origin
@@ -441,6 +577,52 @@ def test_cors_on_success_errors_and_preflight(transformed, template):
     assert f'EXPOSED_HEADERS: &str = "{exposed.strip(chr(39))}"' in cors_source
 
 
+def test_http_api_cors_is_the_rest_apis_for_every_listed_origin(template, transformed):
+    rest = template["Resources"]["NotesApi"]["Properties"]["Cors"]
+    http = template["Resources"]["NotesHttpApi"]["Properties"]["CorsConfiguration"]
+    assert http["AllowOrigins"] == ALL_ORIGINS
+    cors = http_api_body(transformed)["x-amazon-apigateway-cors"]
+    assert cors["allowOrigins"] == ["http://localhost:3000"], "the parameter's default"
+    listed = lambda quoted: {item.strip().lower() for item in quoted.strip("'").split(",")}
+    assert {m.lower() for m in cors["allowMethods"]} == listed(rest["AllowMethods"])
+    assert {h.lower() for h in cors["allowHeaders"]} == listed(rest["AllowHeaders"])
+    assert cors["maxAge"] == int(rest["MaxAge"].strip("'"))
+    # With a CORS configuration API Gateway drops the functions' own CORS headers and sends
+    # these, so it must expose what the functions expose.
+    assert cors["exposeHeaders"] == exposed_headers()
+    # Tokens travel in a header; no cookie or credentialed CORS.
+    assert not cors.get("allowCredentials")
+
+
+def test_allowed_origin_takes_a_list(template):
+    pattern = re.compile(template["Parameters"]["AllowedOrigin"]["AllowedPattern"])
+    for accepted in ("http://localhost:3000", "*", "https://a.example,https://b.example", "https://a.example,http://localhost:5173,https://c.example:8443"):
+        assert pattern.fullmatch(accepted), accepted
+    # !Split keeps spaces, and an origin has no path: these would never match a browser's Origin.
+    for refused in ("", "https://a.example, https://b.example", "https://a.example,", "https://a.example/", "*,https://a.example", "ftp://a.example"):
+        assert not pattern.fullmatch(refused), refused
+
+
+def test_several_origins_reach_the_http_api_the_bucket_and_the_functions(template):
+    origins = "https://a.example,https://b.example"
+    output = sam_transform(template, {"AllowedOrigin": origins})
+    assert http_api_body(output)["x-amazon-apigateway-cors"]["allowOrigins"] == ["https://a.example", "https://b.example"]
+    (rule,) = output["Resources"]["AudioBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == ["https://a.example", "https://b.example"]
+    body = rest_api_body(output)
+    for path, operations in body["paths"].items():
+        headers = operations["options"]["x-amazon-apigateway-integration"]["responses"]["default"]["responseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == "'https://a.example'", path
+    for response in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        headers = body["x-amazon-apigateway-gateway-responses"][response]["responseParameters"]
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://a.example'", response
+    # The functions echo whichever listed origin asks.
+    for name, function in resources_of(output, "AWS::Lambda::Function").items():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        if "ALLOWED_ORIGINS" in variables:
+            assert variables["ALLOWED_ORIGINS"] == origins, name
+
+
 def test_bodies_are_validated_against_models(transformed):
     body = rest_api_body(transformed)
     posts = [(method, path) for method, path in EXPECTED_ROUTES if method == "POST"]
@@ -461,8 +643,44 @@ def test_access_logs_and_metrics(transformed, template):
     assert template["Resources"]["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
+def test_http_api_access_logs_throttling_and_stage(template, transformed):
+    api = template["Resources"]["NotesHttpApi"]["Properties"]
+    # The REST API's stage name, so both URLs end in /<StageName>.
+    assert api["StageName"] == template["Resources"]["NotesApi"]["Properties"]["StageName"] == {"Ref": "StageName"}
+    assert api["FailOnWarnings"] is True
+    (stage,) = resources_of(transformed, "AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "Prod" and props["ApiId"] == {"Ref": "NotesHttpApi"}
+    assert props["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]}
+    fields = json.loads(props["AccessLogSettings"]["Format"])
+    for field, variable in {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "requestTime": "$context.requestTime",
+        "integrationLatency": "$context.integrationLatency",
+        "authorizerError": "$context.authorizer.error",
+    }.items():
+        assert fields.get(field) == variable, field
+    group = template["Resources"]["HttpApiAccessLogGroup"]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert group["Properties"]["LogGroupName"] != template["Resources"]["ApiAccessLogGroup"]["Properties"]["LogGroupName"]
+    # The REST stage's limits, for every route and every caller (there are no API keys here).
+    assert props["DefaultRouteSettings"] == {"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200, "DetailedMetricsEnabled": True}
+    (stage,) = resources_of(sam_transform(template, {"ThrottleRateLimit": 7, "ThrottleBurstLimit": 9}), "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] in (7, "7") and settings["ThrottlingBurstLimit"] in (9, "9")
+
+
 def test_outputs(template):
-    assert {"ApiUrl", "UserPoolId", "UserPoolClientId", "ApiKeyId", "NotesTableName", "PostsTableName", "AudioBucketName"} <= set(template["Outputs"])
+    assert {"ApiUrl", "HttpApiUrl", "UserPoolId", "UserPoolClientId", "ApiKeyId", "NotesTableName", "PostsTableName", "AudioBucketName"} <= set(template["Outputs"])
+    # Both base URLs, alike but for the API id.
+    for output, api in (("ApiUrl", "NotesApi"), ("HttpApiUrl", "NotesHttpApi")):
+        assert template["Outputs"][output]["Value"] == {"Fn::Sub": f"https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/${{StageName}}"}, output
     assert template["Outputs"]["AudioBucketName"]["Value"] == {"Ref": "AudioBucket"}
 
 
@@ -473,6 +691,8 @@ def test_parameters_have_safe_defaults(template):
     assert params["Architecture"]["Default"] in params["Architecture"]["AllowedValues"]
     assert params["LogRetentionDays"]["Default"] in params["LogRetentionDays"]["AllowedValues"]
     assert params["RequiredGroup"]["Default"] == ""
+    assert params["LogLevel"]["AllowedValues"] == ["DEBUG", "INFO", "WARN", "ERROR"]
+    assert params["LogLevel"]["Default"] == "INFO"
     for name in ("AudioRetentionDays", "DictateUrlTtlSeconds"):
         assert params[name]["MinValue"] <= params[name]["Default"] <= params[name]["MaxValue"], name
     assert params["AudioRetentionDays"]["MinValue"] >= 1, "S3 expires objects after whole days"

@@ -19,6 +19,9 @@ pub enum ApiError {
     /// No usable identity in the authorizer context. Fail closed.
     #[error("Unauthorized")]
     Unauthorized,
+    /// A valid identity that may not use this API (not in `REQUIRED_GROUP`).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -82,6 +85,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -147,6 +151,7 @@ mod tests {
         let cases: Vec<(ApiError, u16)> = vec![
             (ApiError::BadRequest("Note must not be empty".into()), 400),
             (ApiError::Unauthorized, 401),
+            (ApiError::Forbidden("not in the group".into()), 403),
             (ApiError::NotFound("no such note".into()), 404),
             (ApiError::MethodNotAllowed { allow: "GET" }, 405),
             (ApiError::Conflict("version conflict".into()), 409),

@@ -44,6 +44,58 @@ pub fn caller(request: &Request) -> Result<UserId, ApiError> {
     UserId::parse(username).map_err(|_| ApiError::Unauthorized)
 }
 
+/// Whether the caller is in `group`, where the request can tell: the claims of an HTTP API JWT
+/// authorizer (`cognito:groups`, which API Gateway hands over as the string `[a b]`) or of a
+/// Cognito user-pool authorizer. 403 when those claims do not list it. Our TOKEN authorizer
+/// has already refused such callers (its context carries no groups), so its requests pass.
+pub(crate) fn caller_in_group(request: &Request, group: &str) -> Result<(), ApiError> {
+    let Some(authorizer) = request
+        .request_context_ref()
+        .and_then(|context| context.authorizer())
+    else {
+        // No authorizer context at all: `caller` answers 401 for it.
+        return Ok(());
+    };
+    let listed: Option<String> = if let Some(jwt) = &authorizer.jwt {
+        Some(
+            jwt.claims
+                .get("cognito:groups")
+                .cloned()
+                .unwrap_or_default(),
+        )
+    } else if let Some(claims) = authorizer.fields.get("claims") {
+        Some(match claims.get("cognito:groups") {
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+            _ => String::new(),
+        })
+    } else {
+        None
+    };
+    match listed {
+        None => Ok(()),
+        Some(groups) => {
+            let member = groups
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split([' ', ','])
+                .any(|listed| listed.trim() == group);
+            if member {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(
+                    "your account is not in the group this API requires".into(),
+                ))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +155,35 @@ mod tests {
             "isBase64Encoded": false
         });
         lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn a_required_group_is_checked_where_the_claims_list_groups() {
+        let allowed = |request: Request| caller_in_group(&request, "staff").is_ok();
+        assert!(allowed(http_api_event(
+            json!({"cognito:username": "carol", "cognito:groups": "[admins staff]"})
+        )));
+        assert!(allowed(http_api_event(
+            json!({"cognito:username": "carol", "cognito:groups": "staff"})
+        )));
+        assert!(!allowed(http_api_event(
+            json!({"cognito:username": "carol", "cognito:groups": "[staffers admins]"})
+        )));
+        assert!(!allowed(http_api_event(
+            json!({"cognito:username": "carol"})
+        )));
+        assert!(allowed(rest_event(
+            json!({"claims": {"cognito:username": "bob", "cognito:groups": ["staff"]}})
+        )));
+        assert!(!allowed(rest_event(
+            json!({"claims": {"cognito:username": "bob"}})
+        )));
+        // Our TOKEN authorizer enforced the group already; its context lists none.
+        assert!(allowed(rest_event(
+            json!({"principalId": "s", "username": "alice"})
+        )));
+        let refused = caller_in_group(&http_api_event(json!({"username": "x"})), "staff");
+        assert_eq!(refused.map_err(|e| e.status().as_u16()), Err(403));
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub struct HttpConfig {
     /// `ALLOWED_ORIGINS` (comma-separated, or `*`): the web origins whose scripts may read every
     /// response, errors included. Unset: no CORS headers.
     pub allowed_origins: Option<AllowedOrigins>,
+    /// `REQUIRED_GROUP`: the Cognito group a caller must be in. The REST API's TOKEN authorizer
+    /// enforces it before any function runs; the HTTP API's JWT authorizer checks no groups, so
+    /// the functions check the token's `cognito:groups` claim themselves (`caller_in_group`).
+    pub required_group: Option<String>,
 }
 
 impl HttpConfig {
@@ -28,7 +32,11 @@ impl HttpConfig {
         let allowed_origins = optional_env("ALLOWED_ORIGINS")?
             .map(|value| AllowedOrigins::parse("ALLOWED_ORIGINS", &value))
             .transpose()?;
-        Ok(Self { allowed_origins })
+        let required_group = optional_env("REQUIRED_GROUP")?.map(|group| group.trim().to_owned());
+        Ok(Self {
+            allowed_origins,
+            required_group,
+        })
     }
 }
 
@@ -53,9 +61,15 @@ where
             let method = request.method().clone();
             let path = request.uri().path().to_owned();
             let origin = request.headers().get(header::ORIGIN).cloned();
-            let response = handler(request)
-                .await
-                .unwrap_or_else(ApiError::into_response);
+            let allowed = match &config.required_group {
+                Some(group) => crate::identity::caller_in_group(&request, group),
+                None => Ok(()),
+            };
+            let response = match allowed {
+                Ok(()) => handler(request).await,
+                Err(error) => Err(error),
+            }
+            .unwrap_or_else(ApiError::into_response);
             tracing::info!(
                 method = %method,
                 path = %path,
