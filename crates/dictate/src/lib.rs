@@ -46,6 +46,19 @@ pub const DICTATION_DEADLINE: Duration = Duration::from_secs(22);
 /// it visible (never a partial object), so this bounds the function's memory (256 MB).
 pub const MAX_AUDIO_BYTES: usize = 32 * 1024 * 1024;
 
+/// The timeouts of a Polly or S3 client: DynamoDB's connect timeout (a TCP connection in AWS
+/// takes milliseconds either way) and the service's own attempt and operation bounds.
+pub(crate) fn timeouts(
+    attempt: Duration,
+    operation: Duration,
+) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(notes_dynamodb::CONNECT_TIMEOUT)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build()
+}
+
 /// What the function reads from its environment at init.
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_polly::operation::synthesize_speech::SynthesizeSpeechError;
 use aws_sdk_polly::types::{OutputFormat, TextType, VoiceId};
 use notes_domain::{Engine, SpeechError, SpeechSynthesizer, Voice};
@@ -26,13 +25,7 @@ pub struct PollySynthesizer {
 impl PollySynthesizer {
     pub fn new(sdk: &SdkConfig) -> Self {
         let config = aws_sdk_polly::config::Builder::from(sdk)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(notes_dynamodb::CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            )
+            .timeout_config(crate::timeouts(ATTEMPT_TIMEOUT, OPERATION_TIMEOUT))
             .build();
         Self {
             client: aws_sdk_polly::Client::from_conf(config),

@@ -4,7 +4,6 @@
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -30,13 +29,7 @@ impl S3Audio {
     pub fn new(sdk: &SdkConfig, bucket: String, force_path_style: bool) -> Self {
         let config = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(force_path_style)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(notes_dynamodb::CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            )
+            .timeout_config(crate::timeouts(ATTEMPT_TIMEOUT, OPERATION_TIMEOUT))
             .build();
         Self::from_client(aws_sdk_s3::Client::from_conf(config), bucket)
     }

@@ -177,18 +177,17 @@ pub fn for_pool(pool: &crate::LocalPool) -> JwtAuthorizer {
     )
 }
 
-/// Claims by name, for tests.
-pub fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    claims.get(name).and_then(Value::as_str)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::issuer::{JwksServer, SigningKey, TokenSpec, jwks, unix_now};
     use serde_json::json;
 
-    const ISSUER: &str = "https://local-issuer.invalid/notes-local-pool";
+    const ISSUER: &str = crate::issuer::LOCAL_ISSUER;
+
+    fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+        claims.get(name).and_then(Value::as_str)
+    }
 
     async fn authorizer(key: &SigningKey) -> (JwksServer, JwtAuthorizer) {
         let server = JwksServer::start(jwks(&[key])).await.unwrap();

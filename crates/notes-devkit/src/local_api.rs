@@ -769,6 +769,60 @@ fn preflight(gateway: &Gateway) -> Response {
     response
 }
 
+/// What API Gateway adds to the request's headers, and the host the client called: that host,
+/// the scheme and port it used, its address at the end of X-Forwarded-For. The client's own
+/// X-Forwarded-Proto/-Port are replaced, as API Gateway replaces them. (Names are lower case
+/// like every copied header, so that each replaces the client's value instead of joining it.)
+fn gateway_added_headers(
+    gateway: &Gateway,
+    parts: &axum::http::request::Parts,
+    peer: SocketAddr,
+) -> (String, [(&'static str, String); 4]) {
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| gateway.address.to_string(), str::to_owned);
+    let forwarded_for = match parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(given) => format!("{given}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    let added = [
+        ("host", host.clone()),
+        ("x-forwarded-proto", "http".to_owned()),
+        ("x-forwarded-port", gateway.address.port().to_string()),
+        ("x-forwarded-for", forwarded_for),
+    ];
+    (host, added)
+}
+
+/// The query's name/value pairs, decoded as API Gateway decodes them (`+` is a space).
+fn query_pairs(raw: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    raw.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (
+            percent_decode(&key.replace('+', " ")),
+            percent_decode(&value.replace('+', " ")),
+        )
+    })
+}
+
+/// The event's `body` and `isBase64Encoded`: text as is, anything else base64, none as null.
+fn event_body(body: &Bytes) -> (Value, bool) {
+    if body.is_empty() {
+        (Value::Null, false)
+    } else {
+        match std::str::from_utf8(body) {
+            Ok(text) => (Value::from(text), false),
+            Err(_) => (Value::from(STANDARD.encode(body)), true),
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn proxy_event(
     gateway: &Gateway,
@@ -796,44 +850,14 @@ fn proxy_event(
             }
         }
     }
-    // What API Gateway adds: the host the client called, the scheme and port it used, its
-    // address at the end of X-Forwarded-For. The client's own X-Forwarded-Proto/-Port are
-    // replaced, as API Gateway replaces them. (Names are lower case like every copied header,
-    // so that each replaces the client's value instead of joining it.)
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(|| gateway.address.to_string(), str::to_owned);
-    let forwarded_for = match parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(given) => format!("{given}, {}", peer.ip()),
-        None => peer.ip().to_string(),
-    };
-    for (name, value) in [
-        ("host", host.clone()),
-        ("x-forwarded-proto", "http".to_owned()),
-        ("x-forwarded-port", gateway.address.port().to_string()),
-        ("x-forwarded-for", forwarded_for),
-    ] {
+    let (host, added) = gateway_added_headers(gateway, parts, peer);
+    for (name, value) in added {
         headers.insert(name.to_owned(), Value::from(value.clone()));
         multi_headers.insert(name.to_owned(), json!([value]));
     }
     let mut query = Map::new();
     let mut multi_query: Map<String, Value> = Map::new();
-    for pair in parts
-        .uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode(&key.replace('+', " "));
-        let value = percent_decode(&value.replace('+', " "));
+    for (key, value) in query_pairs(parts.uri.query().unwrap_or_default()) {
         query.insert(key.clone(), Value::from(value.clone()));
         match multi_query.get_mut(&key).and_then(Value::as_array_mut) {
             Some(values) => values.push(Value::from(value)),
@@ -842,14 +866,7 @@ fn proxy_event(
             }
         }
     }
-    let (body, is_base64) = if body.is_empty() {
-        (Value::Null, false)
-    } else {
-        match std::str::from_utf8(body) {
-            Ok(text) => (Value::from(text), false),
-            Err(_) => (Value::from(STANDARD.encode(body)), true),
-        }
-    };
+    let (body, is_base64) = event_body(body);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -929,44 +946,21 @@ fn http_event(
         };
         headers.insert(name.as_str().to_owned(), Value::from(joined));
     }
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(|| gateway.address.to_string(), str::to_owned);
-    let source_ip = peer.ip().to_string();
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(Value::as_str) {
-        Some(given) => format!("{given}, {source_ip}"),
-        None => source_ip.clone(),
-    };
-    for (name, value) in [
-        ("host", host.clone()),
-        ("x-forwarded-proto", "http".to_owned()),
-        ("x-forwarded-port", gateway.address.port().to_string()),
-        ("x-forwarded-for", forwarded_for),
-    ] {
+    let (host, added) = gateway_added_headers(gateway, parts, peer);
+    for (name, value) in added {
         headers.insert(name.to_owned(), Value::from(value));
     }
+    let source_ip = peer.ip().to_string();
     let raw_query = parts.uri.query().unwrap_or_default().to_owned();
     let mut query: Map<String, Value> = Map::new();
-    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode(&key.replace('+', " "));
-        let value = percent_decode(&value.replace('+', " "));
+    for (key, value) in query_pairs(&raw_query) {
         let joined = match query.get(&key).and_then(Value::as_str) {
             Some(before) => format!("{before},{value}"),
             None => value,
         };
         query.insert(key, Value::from(joined));
     }
-    let (body, is_base64) = if body.is_empty() {
-        (Value::Null, false)
-    } else {
-        match std::str::from_utf8(body) {
-            Ok(text) => (Value::from(text), false),
-            Err(_) => (Value::from(STANDARD.encode(body)), true),
-        }
-    };
+    let (body, is_base64) = event_body(body);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
