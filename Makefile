@@ -13,6 +13,17 @@ COGNITO_PORT ?= 9229
 COGNITO_ENV ?= .local/cognito.env
 # The local Polly of `make dev` (espeak-ng + lame behind Polly's SynthesizeSpeech API).
 POLLY_PORT ?= 9230
+# The web client of `make dev`: its port (its own origin, one of the default allowed origins) and
+# where `make dev` writes the page's local configuration (served as /config.js).
+WEB_PORT ?= 8080
+DEV_WEB_CONFIG ?= .local/web/config.js
+# Where `make web-config` writes a deployed stack's configuration for the page (web/config.js,
+# not tracked), which `make web-dist` ships.
+WEB_CONFIG ?= web/config.js
+# `make web-config`: the deployed stack whose outputs configure the page (samconfig.toml's name).
+STACK ?= serverless-notes-rust
+# `make web-dist`: where the files to upload to a static host are gathered.
+WEB_DIST ?= target/web-dist
 # The front door `make dev` serves: rest (the REST API, TOKEN authorizer) or http (the HTTP API,
 # API Gateway's JWT authorizer, payload format 2.0).
 API ?= rest
@@ -24,15 +35,17 @@ EVENT ?= events/list-notes.json
 FUNCTIONS_ENV ?= .local/functions.env
 
 .PHONY: help dev setup test dynamodb watch invoke build deploy token fuzz authorize drills bench \
+	web-config web-dist screenshots \
 	build-AuthorizerFunction build-ListFunction build-CreateUpdateFunction build-DeleteFunction build-PostFunction \
 	build-DictateFunction
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-dev: setup ## Run the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (API=http, IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
+dev: setup ## Run the web client on 127.0.0.1:WEB_PORT and the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (API=http, IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
 		--cognito-port $(COGNITO_PORT) --polly-port $(POLLY_PORT) --cognito-env '$(COGNITO_ENV)' \
+		--web-port $(WEB_PORT) --web-config '$(DEV_WEB_CONFIG)' \
 		--functions-env '$(FUNCTIONS_ENV)' --api $(API) \
 		$(if $(IN_MEMORY),--in-memory,--data-dir $(DYNAMODB_DATA)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
 
@@ -74,6 +87,23 @@ build-DictateFunction: ; $(call sam_artifact,dictate)
 
 token: ## Print an ID token of make dev's user pool (user created if new): make token USER=alice [GROUPS=a,b] [ACCESS=1]
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- token --pool '$(COGNITO_ENV)' --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
+
+web-config: setup ## Write web/config.js for a deployed stack from its outputs: make web-config [STACK=name] [API=http] [API_KEY=...] [OUTPUTS=saved-describe-stacks.json]
+	@cargo run --quiet -p notes-devkit --bin notes-dev -- web-config \
+		$(if $(OUTPUTS),--outputs '$(OUTPUTS)',--stack '$(STACK)') --api $(API) --out '$(WEB_CONFIG)' \
+		$(if $(API_KEY),--api-key '$(API_KEY)')
+
+web-dist: ## Gather the web client for a static host into WEB_DIST (web/, its config.js, the Cognito library)
+	@test -s '$(WEB_CONFIG)' || { echo "no $(WEB_CONFIG): run make web-config (a deployed stack) first" >&2; exit 1; }
+	@grep -q '"cognitoEndpoint": null' '$(WEB_CONFIG)' || { echo "$(WEB_CONFIG) points at a local Cognito: run make web-config for the deployed stack" >&2; exit 1; }
+	@test -s node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js || scripts/setup.sh
+	@rm -rf '$(WEB_DIST)' && mkdir -p '$(WEB_DIST)/vendor'
+	@cp -R web/. '$(WEB_DIST)/' && cp '$(WEB_CONFIG)' '$(WEB_DIST)/config.js'
+	@cp node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js '$(WEB_DIST)/vendor/'
+	@echo "$(WEB_DIST): upload it to any static host, e.g. aws s3 sync $(WEB_DIST) s3://YOUR-BUCKET/ --delete"
+
+screenshots: setup ## Regenerate the README's screenshots of the web client (docs/screenshots/), from the browser tests
+	@scripts/screenshots.sh
 
 bench: ## Benchmark the release functions against Python and Node baselines (bench/results, README)
 	@scripts/bench.sh

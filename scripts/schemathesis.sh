@@ -23,12 +23,15 @@ TOKEN=$(make -s token USER=schemathesis)
 # One worker: every request is the same user's, and a second worker deleting a note between
 # another's create and read would be reported as the API losing it.
 # Schemathesis prints the failing requests; --output-sanitize masks the token and the key in
-# them.
+# them. ST302 (ensure_resource_availability) is excluded on the command line because
+# `--checks all` re-enables what the config file turns off: tests/schemathesis/schemathesis.toml
+# says why an Idempotency-Key replay of a deleted note's create is not a lost resource.
 schemathesis --config-file tests/schemathesis/schemathesis.toml run "${SCHEMA:-openapi.yaml}" \
   --url "http://127.0.0.1:$PORT" \
   --header "Authorization: Bearer $TOKEN" \
   --header "x-api-key: $API_KEY" \
   --checks all \
+  --exclude-checks ensure_resource_availability \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" \
   --max-time "${SCHEMATHESIS_SECONDS:-180}" \
   --seed 7 \

@@ -12,7 +12,11 @@ source scripts/lib/make-dev.sh
 # The browser tests' page is served from an origin of its own, which this make dev also allows
 # (beside its defaults), so the browser enforces CORS exactly as for a deployed stack.
 PAGE_ORIGIN="http://127.0.0.1:$(free_port)"
-ORIGINS="http://localhost:3000,http://127.0.0.1:3000,http://localhost:8080,http://127.0.0.1:8080,$PAGE_ORIGIN"
+# Our web client: `make dev` serves it on WEB_PORT, an origin that is allowed too (as 127.0.0.1
+# only: the tests load it as localhost to meet a real CORS refusal).
+WEB_PORT=$(free_port)
+ORIGINS="http://localhost:3000,http://127.0.0.1:3000,$PAGE_ORIGIN,http://127.0.0.1:$WEB_PORT"
+SCREENSHOTS=${SCREENSHOT_DIR:-target/screenshots}
 work=$(mktemp -d)
 cleanup() {
   stop_make_dev
@@ -24,6 +28,13 @@ check_front_door() {
   local api=$1
   start_make_dev "$work" ORIGINS="$ORIGINS" API="$api"
   echo "ok  make dev API=$api: API on 127.0.0.1:$PORT" >&2
+  # The page's address is the first thing make dev itself prints (after make setup and cargo).
+  local first
+  first=$(grep -m1 -E '^(web client on|notes API on|reusing|created table|building|error)' "$work/dev.log" || true)
+  case "$first" in
+    "web client on $WEB_URL/"*) echo "ok  make dev prints the web client's address first: $WEB_URL/" >&2 ;;
+    *) echo "make dev must print the web client's address first; its first line was: $first" >&2; exit 1 ;;
+  esac
 
   # The walkthrough, turned into a checked script: the README's API address becomes this run's.
   python3 - "$PORT" "$api" >"$work/walkthrough.sh" <<'PY'
@@ -68,9 +79,13 @@ PY
   aws cognito-idp admin-confirm-sign-up --user-pool-id "$CognitoPoolId" --username labs-student
   LABS_ID_TOKEN=$(aws cognito-idp initiate-auth --auth-flow USER_PASSWORD_AUTH --client-id "$AppClientId" \
     --auth-parameters 'USERNAME=labs-student,PASSWORD=Correct-Horse-9!' --query AuthenticationResult.IdToken --output text)
+  # Both browser suites in one pytest process (one Chromium): the labs' client replayed, and our
+  # web client (web/), each against this front door.
   NOTES_API="http://127.0.0.1:$PORT" PAGE_ORIGIN="$PAGE_ORIGIN" LABS_ID_TOKEN="$LABS_ID_TOKEN" \
-    python -m pytest -q -p no:cacheprovider tests/browser
+    SCREENSHOT_DIR="$SCREENSHOTS/$api" \
+    python -m pytest -q -p no:cacheprovider --durations=5 tests/browser
   echo "ok  the labs' web client ($api API), replayed in Chromium from $PAGE_ORIGIN" >&2
+  echo "ok  our web client ($api API) in Chromium from $WEB_URL; screenshots in $SCREENSHOTS/$api" >&2
   stop_make_dev
   DEV_PID=
 }

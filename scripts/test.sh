@@ -16,6 +16,9 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
+step "web client: unit tests of its pure modules (node --test tests/web/)"
+node --test tests/web/
+
 step "starting one DynamoDB Local for the test run"
 cargo build --quiet -p notes-devkit --bin notes-dev
 run_dir=$(mktemp -d)

@@ -7,7 +7,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # start_make_dev WORK_DIR [VARIABLE=value ...]: starts `make dev` with the extra make variables,
 # waits until it serves, and sets PORT (the API's), DEV_PID, COGNITO_ENV and FUNCTIONS_ENV (for
-# `make watch`). Its request log and
+# `make watch`), and WEB_URL, the web client's page (on WEB_PORT if set, else a free port; its
+# config.js in WORK_DIR, so a developer's own `make dev` keeps its own). Its request log and
 # its own output go to WORK_DIR/requests.log and WORK_DIR/dev.log.
 start_make_dev() {
   local work=$1
@@ -19,9 +20,11 @@ start_make_dev() {
   polly_port=$(free_port)
   export COGNITO_ENV="$work/cognito.env"
   export FUNCTIONS_ENV="$work/functions.env"
+  local web_port=${WEB_PORT:-$(free_port)}
+  export WEB_URL="http://127.0.0.1:$web_port"
   set -m
   make dev PORT="$PORT" DYNAMODB_PORT="$dynamodb_port" COGNITO_PORT="$cognito_port" POLLY_PORT="$polly_port" \
-    FUNCTIONS_ENV="$FUNCTIONS_ENV" IN_MEMORY=1 "$@" \
+    FUNCTIONS_ENV="$FUNCTIONS_ENV" WEB_PORT="$web_port" DEV_WEB_CONFIG="$work/web/config.js" IN_MEMORY=1 "$@" \
     >"$work/requests.log" 2>"$work/dev.log" &
   DEV_PID=$!
   set +m

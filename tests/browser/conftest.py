@@ -104,3 +104,52 @@ def page(browser, page_origin):
         yield page
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Our own web client (web/), served by `make dev` on an origin of its own (`WEB_URL`, which that
+# `make dev` allows), configured by the config.js `make dev` wrote for its local pool.
+
+
+@pytest.fixture(scope="session")
+def web_url():
+    return _required("WEB_URL").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def pool():
+    """The local pool's ids and endpoint, from the cognito.env `make dev` wrote (COGNITO_ENV)."""
+    values = {}
+    with open(_required("COGNITO_ENV"), encoding="utf-8") as env_file:
+        for line in env_file:
+            line = line.strip()
+            if line.startswith("export ") and "=" in line:
+                name, value = line[len("export ") :].split("=", 1)
+                values[name] = value.strip("'\"")
+    return {
+        "pool_id": values["CognitoPoolId"],
+        "client_id": values["AppClientId"],
+        "endpoint": values["AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"],
+        "region": values.get("AWS_REGION", "us-east-1"),
+    }
+
+
+@pytest.fixture(scope="session")
+def cognito(pool):
+    """boto3's Cognito client on the local pool: what an administrator (or the labs' CLI) does."""
+    import boto3
+
+    return boto3.client(
+        "cognito-idp",
+        endpoint_url=pool["endpoint"],
+        region_name=pool["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir():
+    directory = os.environ.get("SCREENSHOT_DIR") or os.path.join("target", "screenshots")
+    os.makedirs(directory, exist_ok=True)
+    return directory

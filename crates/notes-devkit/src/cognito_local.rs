@@ -16,7 +16,10 @@
 //!   package: anyone can mint tokens this pool's JWKS verifies;
 //! - SRP sign-in does not check the password, and `ConfirmSignUp` accepts any code;
 //! - required attributes are not enforced: a sign-up without `email` succeeds;
-//! - tokens last 3600 s whatever the client's validity settings say.
+//! - tokens last 3600 s whatever the client's validity settings say;
+//! - it has no `RevokeToken` (a browser's sign-out) and no `ResendConfirmationCode`: the dev kit
+//!   runs moto through `python/moto_server.py`, moto's own server with those two operations
+//!   added as Cognito answers them, unless `$MOTO_SERVER` names another executable.
 //!
 //! It does enforce the pool's password policy on sign-up, refuses a wrong password on
 //! `USER_PASSWORD_AUTH` and an unconfirmed user's sign-in, and puts `cognito:groups` in both the ID
@@ -217,10 +220,35 @@ pub fn default_moto_server() -> PathBuf {
         .join("moto_server")
 }
 
-/// `$MOTO_SERVER` if set, else [`default_moto_server`] if it exists, else `moto_server` on `PATH`.
-pub fn find_moto_server() -> Result<PathBuf, CognitoLocalError> {
+/// `<workspace>/crates/notes-devkit/python/moto_server.py`: moto's server with `RevokeToken` and
+/// `ResendConfirmationCode`.
+pub fn moto_launcher() -> PathBuf {
+    workspace_root()
+        .join("crates")
+        .join("notes-devkit")
+        .join("python")
+        .join("moto_server.py")
+}
+
+/// How moto is started: a program and the arguments that come before moto_server's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MotoCommand {
+    /// The executable.
+    pub program: PathBuf,
+    /// Arguments before `-H HOST -p PORT` (the launcher script, when there is one).
+    pub leading_args: Vec<OsString>,
+}
+
+/// `$MOTO_SERVER` if set (run as is), else the `moto_server` of [`default_moto_server`] or of
+/// `PATH`, run as [`moto_launcher`] under the Python beside it (the one moto is installed in), so
+/// that the operations it adds work; the bare `moto_server` only when that Python or the launcher is
+/// missing.
+pub fn find_moto_server() -> Result<MotoCommand, CognitoLocalError> {
     if let Some(path) = std::env::var_os(MOTO_SERVER_ENV).filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(path));
+        return Ok(MotoCommand {
+            program: PathBuf::from(path),
+            leading_args: Vec::new(),
+        });
     }
     let on_path = std::env::var_os("PATH")
         .map(|path| {
@@ -229,10 +257,23 @@ pub fn find_moto_server() -> Result<PathBuf, CognitoLocalError> {
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    std::iter::once(default_moto_server())
+    let moto_server = std::iter::once(default_moto_server())
         .chain(on_path)
         .find(|candidate| candidate.is_file())
-        .ok_or(CognitoLocalError::MotoNotFound)
+        .ok_or(CognitoLocalError::MotoNotFound)?;
+    let python = moto_server.with_file_name("python");
+    let launcher = moto_launcher();
+    Ok(if python.is_file() && launcher.is_file() {
+        MotoCommand {
+            program: python,
+            leading_args: vec![launcher.into_os_string()],
+        }
+    } else {
+        MotoCommand {
+            program: moto_server,
+            leading_args: Vec::new(),
+        }
+    })
 }
 
 /// A running moto. Dropping it stops moto; so does the end of this process.
@@ -273,16 +314,17 @@ impl CognitoLocal {
         }))
     }
 
-    fn start_on_port(moto_server: &Path, port: u16) -> Result<Self, CognitoLocalError> {
-        let arguments: Vec<OsString> = vec![
+    fn start_on_port(moto_server: &MotoCommand, port: u16) -> Result<Self, CognitoLocalError> {
+        let mut arguments = moto_server.leading_args.clone();
+        arguments.extend([
             "-H".into(),
             "127.0.0.1".into(),
             "-p".into(),
             port.to_string().into(),
-        ];
+        ]);
         let process = SupervisedProcess::spawn(
             "notes-devkit-cognito-local",
-            moto_server,
+            &moto_server.program,
             &arguments,
             // Pool ids from the pool's name and settings: the same pool id after a restart.
             &[("MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY", "HASH")],

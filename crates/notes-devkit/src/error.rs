@@ -246,6 +246,22 @@ pub enum DevkitError {
         #[source]
         source: std::io::Error,
     },
+
+    // --- The web client's server ---------------------------------------------------------------
+    /// A file the page needs is not there.
+    #[error("the web client cannot be served: {} is missing ({hint})", path.display())]
+    WebClientMissing { path: PathBuf, hint: &'static str },
+
+    /// The page's HTTP listener could not be bound.
+    #[error(
+        "the web client could not listen on 127.0.0.1:{port} (choose another port: make dev \
+         WEB_PORT=...)"
+    )]
+    BindWebServer {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The last `max_lines` lines of `text`, so that error messages stay readable when a process

@@ -37,6 +37,7 @@ pub mod s3_local;
 mod supervised;
 pub mod tables;
 pub mod testing;
+pub mod web_client;
 
 use std::path::{Path, PathBuf};
 

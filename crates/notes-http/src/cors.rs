@@ -48,6 +48,14 @@ impl AllowedOrigins {
         Ok(Self::List(origins))
     }
 
+    /// Whether a page on `origin` may read the answers.
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::List(origins) => origins.iter().any(|listed| listed == origin),
+        }
+    }
+
     /// Adds the CORS headers for a request that came with `request_origin`.
     ///
     /// A listed origin is echoed with `Vary: Origin`, so a cache never hands one origin's answer
@@ -156,6 +164,23 @@ mod tests {
                 Some(&b"Origin"[..])
             );
         }
+    }
+
+    #[test]
+    fn allows_names_exactly_the_listed_origins() {
+        let listed =
+            AllowedOrigins::parse("ALLOWED_ORIGINS", "http://127.0.0.1:8080,https://a.example")
+                .unwrap();
+        for (origin, expected) in [
+            ("http://127.0.0.1:8080", true),
+            ("https://a.example", true),
+            ("http://localhost:8080", false),
+            ("http://127.0.0.1:8081", false),
+            ("https://a.example/", false),
+        ] {
+            assert_eq!(listed.allows(origin), expected, "{origin}");
+        }
+        assert!(AllowedOrigins::Any.allows("https://anything.example"));
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //!   `notes-dev dev` wrote to `--pool FILE` (`make token`).
 //! - `notes-dev dev` runs the whole backend locally: DynamoDB Local, moto as the local Cognito
 //!   with the template's user pool and moto's S3 with the audio bucket, the local Polly (real
-//!   speech), every function binary behind the local API on 127.0.0.1:4000 (`make dev`).
+//!   speech), every function binary behind the local API on 127.0.0.1:4000, and the web client on
+//!   127.0.0.1:8080 with its `config.js` (`make dev`).
+//! - `notes-dev web-config` writes the web client's `config.js` for a deployed stack, from its
+//!   CloudFormation outputs (`make web-config`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +32,10 @@ use notes_devkit::tables::{
     LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, client_for_endpoint, ensure_table,
     load_table_specs, template_path,
 };
+use notes_devkit::web_client::{
+    self, DEFAULT_DEV_WEB_CONFIG_FILE, DEFAULT_WEB_CONFIG_FILE, DEFAULT_WEB_PORT, WebConfig,
+    WebServer, WebServerConfig,
+};
 use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
 
 const USAGE: &str = "\
@@ -38,7 +45,10 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
                      [--polly-port 9230] [--cognito-env .local/cognito.env]
                      [--functions-env .local/functions.env] [--api rest|http]
                      [--data-dir .local/dynamodb | --in-memory] [--api-key KEY] [--cache-ttl 300]
-                     [--allowed-origins ORIGIN,ORIGIN,... | '*']
+                     [--allowed-origins ORIGIN,ORIGIN,... | '*'] [--web-port 8080]
+                     [--web-config .local/web/config.js]
+       notes-dev web-config (--stack NAME | --outputs FILE) [--api rest|http] [--api-key KEY]
+                     [--out web/config.js]
 
   dynamodb  Starts DynamoDB Local (on a free port unless --port is given; data kept in DIR, or
             in memory), creates the tables of template.yaml under their local names
@@ -61,8 +71,18 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
             project's web page on 8080, as localhost and 127.0.0.1). The functions'
             environment is written to --functions-env for `make watch`. --api http serves the
             template's HTTP API instead: API Gateway's JWT authorizer (the pool's JWKS, iss,
-            aud or client_id, exp, nbf, iat) and payload format 2.0, no API keys. Ctrl-C stops
-            all.";
+            aud or client_id, exp, nbf, iat) and payload format 2.0, no API keys. The web
+            client (web/) is served on --web-port, an origin of its own, with the configuration
+            of this local stack written to --web-config and served as /config.js. Ctrl-C stops
+            all.
+  web-config
+            Writes the web client's config.js for a deployed stack: its API URL (--api rest,
+            the default: output ApiUrl; --api http: HttpApiUrl), user pool, app client and
+            region, from `aws cloudformation describe-stacks --stack-name NAME` (the AWS CLI in
+            .venv, with your credentials) or from that command's saved answer (--outputs FILE).
+            --api-key KEY adds the x-api-key the REST API wants unless the stack was deployed
+            with ApiKeyRequired=false (the key is public in the page: it meters, it does not
+            authenticate).";
 
 /// The web origins `make dev` serves by default: the labs' client's dev server (create-react-app
 /// listens on 3000, which is why the API itself defaults to 4000) and our own page's origin.
@@ -135,6 +155,10 @@ async fn main() -> ExitCode {
         },
         Some("dev") => match parse_dev_args(arguments) {
             Ok(args) => dev(args).await,
+            Err(message) => usage_error(&message),
+        },
+        Some("web-config") => match parse_web_config_args(arguments) {
+            Ok(args) => write_deployed_web_config(args).await,
             Err(message) => usage_error(&message),
         },
         Some("token") => match parse_token_args(arguments) {
@@ -316,6 +340,8 @@ struct DevArgs {
     api_key: Option<String>,
     cache_ttl: Duration,
     allowed_origins: String,
+    web_port: u16,
+    web_config: PathBuf,
 }
 
 fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs, String> {
@@ -331,6 +357,8 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
         api_key: None,
         cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
         allowed_origins: DEFAULT_DEV_ORIGINS.to_owned(),
+        web_port: DEFAULT_WEB_PORT,
+        web_config: PathBuf::from(DEFAULT_DEV_WEB_CONFIG_FILE),
     };
     let port = |value: Option<String>, flag: &str| -> Result<u16, String> {
         let value = value.ok_or(format!("{flag} expects a port number"))?;
@@ -344,6 +372,11 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
             "--dynamodb-port" => parsed.dynamodb_port = port(arguments.next(), "--dynamodb-port")?,
             "--cognito-port" => parsed.cognito_port = port(arguments.next(), "--cognito-port")?,
             "--polly-port" => parsed.polly_port = port(arguments.next(), "--polly-port")?,
+            "--web-port" => parsed.web_port = port(arguments.next(), "--web-port")?,
+            "--web-config" => {
+                parsed.web_config =
+                    PathBuf::from(arguments.next().ok_or("--web-config expects a file name")?)
+            }
             "--api" => {
                 parsed.http_api = match arguments.next().as_deref() {
                     Some("rest") => false,
@@ -399,6 +432,29 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
 
 /// Everything `make dev` needs, in one process: Ctrl-C (or any exit) stops all of it.
 async fn dev(args: DevArgs) -> ExitCode {
+    // The web client's server first: its address is the first line `make dev` prints, and a
+    // taken port stops it before anything else starts. Its config.js is written once the pool
+    // exists; until then the page says it has none, rather than loading a previous run's.
+    if let Err(error) = std::fs::remove_file(&args.web_config)
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        return failure(&error);
+    }
+    let web = match WebServer::start(WebServerConfig {
+        port: args.web_port,
+        root: notes_devkit::workspace_root().join("web"),
+        config_file: args.web_config.clone(),
+        cognito_library: web_client::cognito_library_file(),
+    })
+    .await
+    {
+        Ok(web) => web,
+        Err(error) => return failure(&error),
+    };
+    eprintln!(
+        "web client on {}/ (starting the backend: DynamoDB Local, Cognito, Polly, the functions ...)",
+        web.origin()
+    );
     // DynamoDB Local: reuse one already listening on the port (e.g. `make dynamodb`).
     let dynamodb_endpoint = format!("http://127.0.0.1:{}", args.dynamodb_port);
     let mut _dynamodb = None;
@@ -556,12 +612,33 @@ async fn dev(args: DevArgs) -> ExitCode {
         Ok(api) => api,
         Err(error) => return failure(&error),
     };
+    // The web client: its configuration for this stack, then its own origin, so the browser
+    // checks CORS against the API as it does for a deployed page.
+    let web_config = WebConfig::local(
+        &api.url(),
+        args.api_key.as_deref(),
+        pool.pool_id(),
+        pool.client_id(),
+        pool.endpoint(),
+    );
+    if let Err(error) = web_config.write(&args.web_config) {
+        eprintln!(
+            "could not write the web client's configuration to {}",
+            args.web_config.display()
+        );
+        return failure(&error);
+    }
+    let web_origin_allowed =
+        notes_http::AllowedOrigins::parse("ALLOWED_ORIGINS", &args.allowed_origins)
+            .map(|origins| origins.allows(&web.origin()))
+            .unwrap_or(false);
     let storage = match &args.data_dir {
         Some(dir) => format!("data in {}", dir.display()),
         None => "in memory".to_owned(),
     };
     eprintln!(
-        "\nnotes API on {url} ({front}; request log on stdout)\n\
+        "\nweb client on {web_url}/  (sign up there; the local pool accepts any confirmation code){web_warning}\n\
+         notes API on {url} ({front}; request log on stdout)\n\
          \x20 DynamoDB Local  {dynamodb_endpoint} ({storage})\n\
          \x20 local Cognito   {cognito} (moto; local only: its signing key ships with moto)\n\
          \x20   user pool     {pool_id}\n\
@@ -571,10 +648,22 @@ async fn dev(args: DevArgs) -> ExitCode {
          \x20 local Polly     {polly} (espeak-ng + lame: real speech)\n\
          \x20 functions       authorizer, list, createUpdate, delete, post, dictate from {bins}\n\
          \x20 API key         {key_note}\n\
+         \x20 page config     {web_config_file} (served as {web_url}/config.js)\n\
          \x20 authorizer cache {ttl} s\n\n\
          get a token:  make token USER=alice   (signs alice up in the pool if new)\n\
          try:          curl -H \"Authorization: Bearer $(make -s token USER=alice)\" {url}/notes\n\
          stop:         Ctrl-C\n",
+        web_url = web.origin(),
+        web_config_file = args.web_config.display(),
+        web_warning = if web_origin_allowed {
+            String::new()
+        } else {
+            format!(
+                "\n  warning: {origin} is not among the allowed origins, so the page's API calls \
+                 fail (CORS): add it to ORIGINS",
+                origin = web.origin()
+            )
+        },
         url = api.url(),
         front = if args.http_api {
             "the HTTP API: API Gateway's JWT authorizer on the local pool, payload format 2.0"
@@ -599,6 +688,146 @@ async fn dev(args: DevArgs) -> ExitCode {
     }
     eprintln!("stopping");
     ExitCode::SUCCESS
+}
+
+struct WebConfigArgs {
+    source: StackSource,
+    front: web_client::Front,
+    api_key: Option<String>,
+    out: PathBuf,
+}
+
+enum StackSource {
+    /// Ask CloudFormation (the AWS CLI) for this stack's outputs.
+    Stack(String),
+    /// A saved `describe-stacks` answer.
+    File(PathBuf),
+}
+
+fn parse_web_config_args(
+    mut arguments: impl Iterator<Item = String>,
+) -> Result<WebConfigArgs, String> {
+    let mut source = None;
+    let mut front = web_client::Front::Rest;
+    let mut api_key = None;
+    let mut out = PathBuf::from(DEFAULT_WEB_CONFIG_FILE);
+    while let Some(argument) = arguments.next() {
+        match argument.as_str() {
+            "--stack" => {
+                let name = arguments.next().filter(|n| !n.is_empty());
+                source = Some(StackSource::Stack(name.ok_or(
+                    "--stack expects the stack's name (samconfig.toml's stack_name)",
+                )?));
+            }
+            "--outputs" => {
+                let file = arguments.next().ok_or("--outputs expects a file")?;
+                source = Some(StackSource::File(PathBuf::from(file)));
+            }
+            "--api" => {
+                front = match arguments.next().as_deref() {
+                    Some("rest") => web_client::Front::Rest,
+                    Some("http") => web_client::Front::Http,
+                    _ => return Err("--api expects rest or http".into()),
+                }
+            }
+            "--api-key" => {
+                api_key = Some(arguments.next().ok_or("--api-key expects a value")?);
+            }
+            "--out" => out = PathBuf::from(arguments.next().ok_or("--out expects a file")?),
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
+    }
+    let source = source.ok_or("web-config needs --stack NAME or --outputs FILE")?;
+    Ok(WebConfigArgs {
+        source,
+        front,
+        api_key,
+        out,
+    })
+}
+
+/// `make web-config`: the page's `config.js` for a deployed stack.
+async fn write_deployed_web_config(args: WebConfigArgs) -> ExitCode {
+    let document = match &args.source {
+        StackSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "could not read the stack outputs file {}: {e}",
+                path.display()
+            )
+        }),
+        StackSource::Stack(name) => describe_stack(name),
+    };
+    let document = match document.and_then(|text| {
+        serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| format!("the stack outputs are not JSON: {e}"))
+    }) {
+        Ok(document) => document,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = match WebConfig::from_stack_outputs(&document, args.front, args.api_key.as_deref())
+    {
+        Ok(config) => config,
+        Err(error) => return failure(&error),
+    };
+    if let Err(error) = config.write(&args.out) {
+        eprintln!("could not write {}", args.out.display());
+        return failure(&error);
+    }
+    eprintln!(
+        "wrote {out}: API {api}{key_note}\n\
+         serve web/ (with it) from an origin listed in the stack's AllowedOrigin parameter; \
+         `make web-dist` gathers the files to upload",
+        out = args.out.display(),
+        api = config.api_url(),
+        key_note = match (
+            args.front,
+            args.api_key.as_deref().filter(|k| !k.is_empty())
+        ) {
+            (web_client::Front::Rest, None) => {
+                " (no API key: the REST API refuses the page with 403 unless the stack was \
+                 deployed with ApiKeyRequired=false; or pass API_KEY=..., or use API=http)"
+            }
+            _ => "",
+        },
+    );
+    ExitCode::SUCCESS
+}
+
+/// `aws cloudformation describe-stacks --stack-name NAME`, with the AWS CLI of `.venv` (or of
+/// `PATH`) and the caller's own credentials and region.
+fn describe_stack(name: &str) -> Result<String, String> {
+    let venv_aws = notes_devkit::workspace_root().join(".venv/bin/aws");
+    let aws = if venv_aws.is_file() {
+        venv_aws
+    } else {
+        PathBuf::from("aws")
+    };
+    let output = std::process::Command::new(&aws)
+        .args([
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            name,
+            "--output",
+            "json",
+        ])
+        .output()
+        .map_err(|e| {
+            format!(
+                "could not run {} (make setup installs it): {e}",
+                aws.display()
+            )
+        })?;
+    if !output.status.success() {
+        return Err(format!(
+            "`aws cloudformation describe-stacks --stack-name {name}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    String::from_utf8(output.stdout).map_err(|_| "the AWS CLI answered non-UTF-8 output".into())
 }
 
 /// Writes `KEY=VALUE` lines (the format of `cargo lambda watch --env-file`), de-duplicated with
@@ -704,6 +933,57 @@ mod tests {
         );
         assert!(args(&["--port", "x"]).is_err());
         assert!(args(&["--cache-ttl", "-1"]).is_err());
+        assert_eq!(
+            (defaults.web_port, defaults.web_config.clone()),
+            (8080, PathBuf::from(".local/web/config.js")),
+            "the page on 8080, one of the default origins"
+        );
+        let web = args(&["--web-port", "8099", "--web-config", "/tmp/w/config.js"]).unwrap();
+        assert_eq!(
+            (web.web_port, web.web_config),
+            (8099, PathBuf::from("/tmp/w/config.js"))
+        );
+        assert!(args(&["--web-port"]).is_err());
+    }
+
+    #[test]
+    fn web_config_arguments() {
+        let args = |list: &[&str]| parse_web_config_args(list.iter().map(|s| (*s).to_owned()));
+        let stack = args(&["--stack", "notes-app"]).unwrap();
+        assert!(matches!(&stack.source, StackSource::Stack(name) if name == "notes-app"));
+        assert_eq!(
+            stack.front,
+            web_client::Front::Rest,
+            "the REST API by default"
+        );
+        assert_eq!(stack.out, PathBuf::from("web/config.js"));
+        let file = args(&[
+            "--outputs",
+            "o.json",
+            "--api",
+            "http",
+            "--api-key",
+            "k",
+            "--out",
+            "x.js",
+        ])
+        .unwrap();
+        assert!(matches!(&file.source, StackSource::File(path) if path == Path::new("o.json")));
+        assert_eq!(
+            (file.front, file.api_key.as_deref(), file.out),
+            (web_client::Front::Http, Some("k"), PathBuf::from("x.js"))
+        );
+        for (bad, why) in [
+            (&[][..], "a stack or an outputs file is required"),
+            (&["--stack", ""][..], "an empty stack name"),
+            (
+                &["--stack", "s", "--api", "soap"][..],
+                "an unknown front door",
+            ),
+            (&["--stack", "s", "--region"][..], "an unknown flag"),
+        ] {
+            assert!(args(bad).is_err(), "{why}");
+        }
     }
 
     #[test]

@@ -117,6 +117,149 @@ fn the_pool_is_ensured_idempotently_and_issues_cognito_shaped_tokens() {
     );
 }
 
+/// The dev kit's moto has `RevokeToken` (crates/notes-devkit/python/moto_server.py), which the
+/// web client's sign-out calls: after it, the refresh token and the access tokens issued from it
+/// are refused, as Cognito refuses them.
+#[test]
+fn revoke_token_ends_the_refresh_token_and_its_access_tokens() {
+    let (moto, pool) = start_pool();
+    pool.ensure_user("leaver", "leaver@example.com", PASSWORD)
+        .unwrap();
+    let client = moto.client();
+    let signed_in = client
+        .call(
+            "InitiateAuth",
+            &serde_json::json!({
+                "ClientId": pool.client_id(),
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": "leaver", "PASSWORD": PASSWORD},
+            }),
+        )
+        .unwrap();
+    let refresh_token = signed_in["AuthenticationResult"]["RefreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let access_token = signed_in["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refresh = || {
+        client.call(
+            "InitiateAuth",
+            &serde_json::json!({
+                "ClientId": pool.client_id(),
+                "AuthFlow": "REFRESH_TOKEN_AUTH",
+                "AuthParameters": {"REFRESH_TOKEN": refresh_token},
+            }),
+        )
+    };
+    let get_user = || client.call("GetUser", &serde_json::json!({"AccessToken": access_token}));
+    let refreshed = refresh().unwrap();
+    assert!(
+        refreshed["AuthenticationResult"]["IdToken"].is_string(),
+        "the refresh token works before: {refreshed}"
+    );
+    assert!(get_user().is_ok(), "the access token works before");
+
+    let error_type = |result: Result<Value, notes_devkit::cognito_local::CognitoLocalError>| {
+        result
+            .err()
+            .and_then(|e| e.service_error_type().map(str::to_owned))
+    };
+    let other_client = client.call(
+        "RevokeToken",
+        &serde_json::json!({"Token": refresh_token, "ClientId": "another-client"}),
+    );
+    assert_eq!(
+        error_type(other_client).as_deref(),
+        Some("UnauthorizedException"),
+        "another app client cannot revoke it"
+    );
+    assert!(refresh().is_ok(), "a refused revocation changes nothing");
+    let missing = client.call(
+        "RevokeToken",
+        &serde_json::json!({"ClientId": pool.client_id()}),
+    );
+    assert_eq!(
+        error_type(missing).as_deref(),
+        Some("InvalidParameterException")
+    );
+
+    client
+        .call(
+            "RevokeToken",
+            &serde_json::json!({"Token": refresh_token, "ClientId": pool.client_id()}),
+        )
+        .unwrap();
+    assert_eq!(
+        error_type(refresh()).as_deref(),
+        Some("NotAuthorizedException"),
+        "a revoked refresh token is refused"
+    );
+    assert_eq!(
+        error_type(get_user()).as_deref(),
+        Some("NotAuthorizedException"),
+        "so is an access token issued from it"
+    );
+    client
+        .call(
+            "RevokeToken",
+            &serde_json::json!({"Token": refresh_token, "ClientId": pool.client_id()}),
+        )
+        .unwrap();
+}
+
+/// "Send a new code" in the web client calls `ResendConfirmationCode`, which the dev kit's moto
+/// answers as Cognito does: where the code went (masked), refusals by meaning.
+#[test]
+fn resend_confirmation_code_answers_as_cognito() {
+    let (moto, pool) = start_pool();
+    let client = moto.client();
+    client
+        .call(
+            "SignUp",
+            &serde_json::json!({
+                "ClientId": pool.client_id(),
+                "Username": "newcomer",
+                "Password": PASSWORD,
+                "UserAttributes": [{"Name": "email", "Value": "newcomer@example.com"}],
+            }),
+        )
+        .unwrap();
+    let resend = |username: &str, client_id: &str| {
+        client.call(
+            "ResendConfirmationCode",
+            &serde_json::json!({"ClientId": client_id, "Username": username}),
+        )
+    };
+    let sent = resend("newcomer", pool.client_id()).unwrap();
+    assert_eq!(
+        sent["CodeDeliveryDetails"],
+        serde_json::json!({"Destination": "n***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"})
+    );
+    let error_type = |result: Result<Value, notes_devkit::cognito_local::CognitoLocalError>| {
+        result
+            .err()
+            .and_then(|e| e.service_error_type().map(str::to_owned))
+    };
+    assert_eq!(
+        error_type(resend("nobody", pool.client_id())).as_deref(),
+        Some("UserNotFoundException")
+    );
+    assert_eq!(
+        error_type(resend("newcomer", "no-such-client")).as_deref(),
+        Some("ResourceNotFoundException")
+    );
+    pool.ensure_user("settled", "settled@example.com", PASSWORD)
+        .unwrap();
+    assert_eq!(
+        error_type(resend("settled", pool.client_id())).as_deref(),
+        Some("InvalidParameterException"),
+        "a confirmed user needs no code"
+    );
+}
+
 #[test]
 fn the_env_file_names_the_pool_and_goes_stale_with_its_server() {
     let (moto, pool) = start_pool();

@@ -17,3 +17,4 @@ mod fake_runtime_client;
 mod polly_local;
 mod runtime_api;
 mod tables;
+mod web_client;

@@ -1,0 +1,195 @@
+// session.js against a fake amazon-cognito-identity-js: the calls it makes, the refresh timer,
+// refresh failures and sign-out. (The real library is driven in the browser tests.)
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, mock, test } from "node:test";
+
+import { MESSAGES } from "../../web/js/errors.js";
+import { createSession } from "../../web/js/session.js";
+
+const NOW = 1_800_000_000_000;
+
+function fakeSession(token, { expIn = 3600, drift = 0 } = {}) {
+  const exp = Math.floor(Date.now() / 1000) + expIn;
+  return {
+    getIdToken: () => ({ getExpiration: () => exp, getJwtToken: () => token, decodePayload: () => ({ "cognito:username": "alice" }) }),
+    getRefreshToken: () => ({ getToken: () => "refresh" }),
+    getClockDrift: () => drift,
+    isValid: () => true,
+  };
+}
+
+function fakeLib({ refreshAnswers = [], revokeError = null, authError = null } = {}) {
+  const log = [];
+  const lib = {
+    log,
+    current: null,
+    CognitoUserPool: class {
+      constructor(data) {
+        log.push(["pool", data]);
+      }
+      getCurrentUser() {
+        return lib.current;
+      }
+      signUp(username, password, attributes, validation, cb) {
+        log.push(["signUp", username, attributes.map((a) => a.data)]);
+        cb(null, { codeDeliveryDetails: { Destination: "a***@e***" } });
+      }
+    },
+    CognitoUser: class {
+      constructor({ Username }) {
+        this.username = Username;
+      }
+      getUsername() {
+        return this.username;
+      }
+      setAuthenticationFlowType(type) {
+        log.push(["flow", type]);
+      }
+      authenticateUser(details, callbacks) {
+        log.push(["authenticate", details.data]);
+        if (authError) callbacks.onFailure(authError);
+        else callbacks.onSuccess(fakeSession("id-1"));
+      }
+      refreshSession(refreshToken, cb) {
+        log.push(["refresh", refreshToken.getToken()]);
+        const answer = refreshAnswers.shift();
+        if (answer instanceof Error || (answer && answer.code)) cb(answer, null);
+        else cb(null, fakeSession(answer ?? "id-next"));
+      }
+      signOut(cb) {
+        log.push(["signOut", typeof cb === "function" ? "revoke" : "local"]);
+        if (typeof cb === "function") cb(revokeError);
+      }
+    },
+    AuthenticationDetails: class {
+      constructor(data) {
+        this.data = data;
+      }
+    },
+    CognitoUserAttribute: class {
+      constructor(data) {
+        this.data = data;
+      }
+    },
+  };
+  return lib;
+}
+
+const config = { userPoolId: "us-east-1_x", clientId: "c", cognitoEndpoint: null };
+
+describe("session", () => {
+  beforeEach(() => mock.timers.enable({ apis: ["setTimeout", "Date"], now: NOW }));
+  afterEach(() => mock.timers.reset());
+
+  test("the pool gets an endpoint only for the local pool", () => {
+    const aws = fakeLib();
+    createSession(aws, config, { onExpired() {} });
+    assert.deepEqual(aws.log[0], ["pool", { UserPoolId: "us-east-1_x", ClientId: "c" }], "AWS: no endpoint");
+    const local = fakeLib();
+    createSession(local, { ...config, cognitoEndpoint: "http://127.0.0.1:9229" }, { onExpired() {} });
+    assert.equal(local.log[0][1].endpoint, "http://127.0.0.1:9229");
+  });
+
+  test("sign in with USER_PASSWORD_AUTH; the username from the ID token", async () => {
+    const lib = fakeLib();
+    const s = createSession(lib, config, { onExpired() {} });
+    assert.equal(await s.signIn("alice", "pw"), "alice");
+    assert.deepEqual(lib.log.slice(1, 3), [["flow", "USER_PASSWORD_AUTH"], ["authenticate", { Username: "alice", Password: "pw" }]]);
+    assert.equal(await s.token(), "id-1");
+  });
+
+  test("a refused sign-in is an AuthError with the message for people", async () => {
+    const lib = fakeLib({ authError: { code: "NotAuthorizedException", message: "Incorrect username or password." } });
+    const s = createSession(lib, config, { onExpired() {} });
+    await assert.rejects(s.signIn("alice", "bad"), (err) => err.kind === "wrong-password" && err.message === MESSAGES.wrongPassword);
+  });
+
+  test("the timer refreshes a minute before exp, and again after", async () => {
+    const lib = fakeLib({ refreshAnswers: ["id-2", "id-3"] });
+    const s = createSession(lib, config, { onExpired() {} });
+    await s.signIn("alice", "pw");
+    mock.timers.tick(3539_000);
+    assert.equal(lib.log.filter((l) => l[0] === "refresh").length, 0, "not before exp − 60 s");
+    mock.timers.tick(1_000);
+    assert.equal(lib.log.filter((l) => l[0] === "refresh").length, 1, "at exp − 60 s");
+    assert.equal(await s.token(), "id-2");
+    mock.timers.tick(3540_000);
+    assert.equal(lib.log.filter((l) => l[0] === "refresh").length, 2, "rescheduled for the new token");
+  });
+
+  test("a refused refresh ends the session: onExpired, tokens forgotten", async () => {
+    const lib = fakeLib({ refreshAnswers: [{ code: "NotAuthorizedException", message: "Refresh Token has expired" }] });
+    let expired = 0;
+    const s = createSession(lib, config, { onExpired: () => expired++ });
+    await s.signIn("alice", "pw");
+    await assert.rejects(s.refresh());
+    assert.equal(expired, 1);
+    assert.equal(s.signedIn, false);
+    assert.deepEqual(lib.log.at(-1), ["signOut", "local"], "the library's storage is cleared");
+  });
+
+  test("a refresh that cannot reach Cognito keeps the session and rejects as a network failure", async () => {
+    const lib = fakeLib({ refreshAnswers: [Object.assign(new Error("Network error"), { code: "NetworkError" })] });
+    let expired = 0;
+    const s = createSession(lib, config, { onExpired: () => expired++ });
+    await s.signIn("alice", "pw");
+    await assert.rejects(s.refresh(), (err) => err.kind === "network" && err.status === 0);
+    assert.equal(expired, 0);
+    assert.equal(s.signedIn, true);
+  });
+
+  test("concurrent refreshes share one request", async () => {
+    const lib = fakeLib();
+    const s = createSession(lib, config, { onExpired() {} });
+    await s.signIn("alice", "pw");
+    // The fake answers synchronously; make the first refresh wait by taking over refreshSession.
+    let answer;
+    const original = lib.CognitoUser.prototype.refreshSession;
+    lib.CognitoUser.prototype.refreshSession = function (token, cb) {
+      lib.log.push(["refresh"]);
+      answer = () => cb(null, fakeSession("id-shared"));
+    };
+    const a = s.refresh();
+    const b = s.refresh();
+    answer();
+    assert.deepEqual([await a, await b], ["id-shared", "id-shared"]);
+    assert.equal(lib.log.filter((l) => l[0] === "refresh").length, 1);
+    lib.CognitoUser.prototype.refreshSession = original;
+  });
+
+  test("token() refreshes first when the token is about to expire (a tab that slept)", async () => {
+    const lib = fakeLib({ refreshAnswers: ["id-fresh"] });
+    const s = createSession(lib, config, { onExpired() {} });
+    await s.signIn("alice", "pw");
+    mock.timers.setTime(NOW + 3580_000); // the clock jumped past the timer without running it
+    assert.equal(await s.token(), "id-fresh");
+  });
+
+  test("sign out revokes (the callback form) and forgets the session", async () => {
+    const lib = fakeLib();
+    const s = createSession(lib, config, { onExpired() {} });
+    await s.signIn("alice", "pw");
+    assert.deepEqual(await s.signOut(), { revoked: true, error: null });
+    assert.deepEqual(lib.log.filter((l) => l[0] === "signOut").map((l) => l[1]), ["revoke", "local"]);
+    assert.equal(s.signedIn, false);
+  });
+
+  test("a failed revoke still ends the local session and says so", async () => {
+    const lib = fakeLib({ revokeError: Object.assign(new Error("Network error"), { code: "NetworkError" }) });
+    const s = createSession(lib, config, { onExpired() {} });
+    await s.signIn("alice", "pw");
+    const result = await s.signOut();
+    assert.equal(result.revoked, false);
+    assert.equal(s.signedIn, false);
+    assert.equal(lib.log.at(-1)[1], "local", "storage cleared even though the revoke failed");
+    mock.timers.tick(7200_000);
+    assert.equal(lib.log.filter((l) => l[0] === "refresh").length, 0, "no refresh timer left behind");
+  });
+
+  test("sign up sends the email attribute and reports where the code went", async () => {
+    const lib = fakeLib();
+    const s = createSession(lib, config, { onExpired() {} });
+    assert.deepEqual(await s.signUp("bob", "b@example.com", "pw"), { username: "bob", destination: "a***@e***" });
+    assert.deepEqual(lib.log.at(-1), ["signUp", "bob", [{ Name: "email", Value: "b@example.com" }]]);
+  });
+});

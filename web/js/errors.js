@@ -1,0 +1,121 @@
+// Turns failures into messages people understand. The one place that knows what an HTTP status
+// (or a Cognito error code) means to the user. Pure: no DOM, no fetch, so `node --test` runs it.
+
+export const MESSAGES = Object.freeze({
+  network: "Cannot reach the notes service. Check your connection and try again.",
+  badRequest: "The service could not accept that request.",
+  session: "Your session has ended. Please sign in again.",
+  forbidden: "You are not allowed to do that.",
+  noteNotFound: "That note no longer exists.",
+  notFound: "Not found.",
+  conflict: "This note was changed elsewhere. Review it and try again.",
+  inProgress: "That request is still being processed. Wait a moment and try again.",
+  tooLarge: "That is too long to send.",
+  keyReused: "That request was already sent with different content. Reload and try again.",
+  tooMany: "Too many requests. Wait a moment and try again.",
+  server: "The notes service is having trouble. Try again in a moment.",
+  wrongPassword: "Incorrect username or password.",
+  notConfirmed: "Confirm your account with the code we sent you.",
+  usernameTaken: "That username is taken.",
+  codeMismatch: "That code is not correct.",
+  codeExpired: "That code has expired. Send a new one.",
+  accountService: "The account service could not do that. Try again in a moment.",
+});
+
+/** A failed request: `status` (0 for a network failure), `kind` (what went wrong, for code) and
+ * `message` (for people). `cause` keeps the underlying error, when there is one. */
+export class ApiError extends Error {
+  constructor(status, kind, message, options = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ApiError";
+    this.status = status;
+    this.kind = kind;
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+  }
+}
+
+/**
+ * What a status means: `{kind, message}`.
+ * @param {number} status the HTTP status (not 2xx)
+ * @param {{resource?: "note"|"post"|string, serverMessage?: unknown, retryAfter?: string|null}} [context]
+ *   `resource` names what was asked for (a 404 of a note says so); `serverMessage` is the body's
+ *   `message` (only a 400's is shown: it names the field and is written for people);
+ *   `retryAfter` is the response's Retry-After (a 409 with it is a create still running).
+ */
+export function describeStatus(status, context = {}) {
+  const { resource, serverMessage, retryAfter } = context;
+  if (status === 400) {
+    const text = typeof serverMessage === "string" ? serverMessage.trim() : "";
+    return { kind: "bad-request", message: text !== "" ? text : MESSAGES.badRequest };
+  }
+  if (status === 401) return { kind: "session", message: MESSAGES.session };
+  if (status === 403) return { kind: "forbidden", message: MESSAGES.forbidden };
+  if (status === 404) {
+    return { kind: "not-found", message: resource === "note" ? MESSAGES.noteNotFound : MESSAGES.notFound };
+  }
+  if (status === 409) {
+    // With Retry-After: a request with the same Idempotency-Key is still running, not a conflict.
+    if (retryAfter !== undefined && retryAfter !== null && retryAfter !== "") {
+      return { kind: "in-progress", message: MESSAGES.inProgress };
+    }
+    return { kind: "conflict", message: MESSAGES.conflict };
+  }
+  if (status === 413) return { kind: "too-large", message: MESSAGES.tooLarge };
+  if (status === 422) return { kind: "key-reused", message: MESSAGES.keyReused };
+  if (status === 429) return { kind: "rate-limited", message: MESSAGES.tooMany };
+  if (status >= 500) return { kind: "server", message: MESSAGES.server };
+  if (status >= 400) return { kind: "rejected", message: MESSAGES.badRequest };
+  // A status fetch should never hand us as a failure (1xx, 3xx): the service misbehaved.
+  return { kind: "server", message: MESSAGES.server };
+}
+
+/** The ApiError of an HTTP response that was not a success. */
+export function errorFromStatus(status, context = {}) {
+  const { kind, message } = describeStatus(status, context);
+  return new ApiError(status, kind, message, { retryAfter: context.retryAfter ?? undefined });
+}
+
+/** The ApiError of a `fetch` that rejected: no connection, DNS, or a CORS refusal (which the
+ * browser reports exactly like a network failure; it is never "Unauthorized"). */
+export function networkError(cause) {
+  return new ApiError(0, "network", MESSAGES.network, { cause });
+}
+
+/** True for what a rejected `fetch` looks like (a TypeError), not for a bug of ours. */
+export function isNetworkFailure(err) {
+  return err instanceof TypeError || (err !== null && typeof err === "object" && err.name === "TypeError");
+}
+
+/**
+ * What a Cognito error (from amazon-cognito-identity-js: `err.code`, `err.message`) means:
+ * `{kind, message}`. kind "not-confirmed" asks the page to show the confirm form.
+ */
+export function describeCognitoError(err) {
+  const code = err && typeof err === "object" ? err.code || err.name : undefined;
+  const own = err && typeof err.message === "string" && err.message.trim() !== "" ? err.message : "";
+  switch (code) {
+    case "NotAuthorizedException":
+    case "UserNotFoundException":
+      return { kind: "wrong-password", message: MESSAGES.wrongPassword };
+    case "UserNotConfirmedException":
+      return { kind: "not-confirmed", message: MESSAGES.notConfirmed };
+    case "UsernameExistsException":
+      return { kind: "username-taken", message: MESSAGES.usernameTaken };
+    case "InvalidPasswordException":
+    case "InvalidParameterException":
+      return { kind: "invalid", message: own || MESSAGES.badRequest };
+    case "CodeMismatchException":
+      return { kind: "code-mismatch", message: MESSAGES.codeMismatch };
+    case "ExpiredCodeException":
+      return { kind: "code-expired", message: MESSAGES.codeExpired };
+    case "LimitExceededException":
+    case "TooManyRequestsException":
+    case "TooManyFailedAttemptsException":
+      return { kind: "rate-limited", message: MESSAGES.tooMany };
+    case "NetworkError":
+      return { kind: "network", message: MESSAGES.network };
+    default:
+      if (isNetworkFailure(err) || (own === "Network error")) return { kind: "network", message: MESSAGES.network };
+      return { kind: "account", message: MESSAGES.accountService };
+  }
+}

@@ -1,0 +1,222 @@
+// The Cognito session: the only module that touches amazon-cognito-identity-js. Signs up,
+// confirms, signs in (USER_PASSWORD_AUTH), keeps the ID token fresh (a timer a minute before it
+// expires, on the service's clock), refreshes on demand (after a 401), and signs out (revoking
+// the refresh token). Tokens stay in the library's own storage; they are never logged.
+
+import { ApiError, describeCognitoError } from "./errors.js";
+import { expiresSoon, refreshDelayMs } from "./timing.js";
+
+/** A Cognito failure as an Error with `kind` and a message for people; `cause` keeps the original. */
+export class AuthError extends Error {
+  constructor(err) {
+    const { kind, message } = describeCognitoError(err);
+    super(message, { cause: err });
+    this.name = "AuthError";
+    this.kind = kind;
+  }
+}
+
+const REFRESH_MARGIN_SECONDS = 60;
+
+/**
+ * @param {any} lib the library (`window.AmazonCognitoIdentity`)
+ * @param {{userPoolId: string, clientId: string, cognitoEndpoint: string|null}} config
+ * @param {{onExpired: () => void}} hooks called when the session can no longer be refreshed
+ */
+export function createSession(lib, config, { onExpired }) {
+  const poolData = { UserPoolId: config.userPoolId, ClientId: config.clientId };
+  if (config.cognitoEndpoint) poolData.endpoint = config.cognitoEndpoint;
+  const pool = new lib.CognitoUserPool(poolData);
+
+  let user = null; // the signed-in CognitoUser
+  let current = null; // its CognitoUserSession
+  let timer = null;
+  let refreshing = null; // the refresh in flight, shared by everyone who needs it
+
+  const userFor = (username) => new lib.CognitoUser({ Username: username, Pool: pool });
+
+  const stopTimer = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+
+  const idExp = (session) => session.getIdToken().getExpiration();
+
+  const schedule = () => {
+    stopTimer();
+    if (current === null) return;
+    const delay = refreshDelayMs(idExp(current), Date.now(), current.getClockDrift(), REFRESH_MARGIN_SECONDS);
+    // setTimeout's limit is about 24.8 days; ID tokens live an hour at most.
+    timer = setTimeout(() => {
+      timer = null;
+      refresh().catch(() => {
+        /* refresh() already ended the session when it has to */
+      });
+    }, Math.min(delay, 2 ** 31 - 1));
+  };
+
+  const adopt = (cognitoUser, session) => {
+    user = cognitoUser;
+    current = session;
+    schedule();
+  };
+
+  /** Ends the session here only (no revoke): forgets the tokens and the timer. */
+  const endLocally = () => {
+    stopTimer();
+    refreshing = null;
+    if (user !== null) user.signOut();
+    user = null;
+    current = null;
+  };
+
+  const username = () => {
+    if (current === null) return "";
+    const claims = current.getIdToken().decodePayload();
+    return claims["cognito:username"] || (user ? user.getUsername() : "");
+  };
+
+  /** Picks up the session the library stored (a reload). Resolves the username, or null; rejects
+   * (an AuthError of kind "network") when Cognito cannot be reached to refresh it. */
+  function restore() {
+    return new Promise((resolve, reject) => {
+      const stored = pool.getCurrentUser();
+      if (stored === null) return resolve(null);
+      stored.getSession((err, session) => {
+        if (err || !session || !session.isValid()) {
+          const failure = err ? new AuthError(err) : null;
+          // Offline: keep the stored session for the next visit; otherwise it is over.
+          if (failure && failure.kind === "network") return reject(failure);
+          stored.signOut();
+          return resolve(null);
+        }
+        adopt(stored, session);
+        resolve(username());
+      });
+    });
+  }
+
+  function signIn(name, password) {
+    return new Promise((resolve, reject) => {
+      const cognitoUser = userFor(name);
+      cognitoUser.setAuthenticationFlowType("USER_PASSWORD_AUTH");
+      const details = new lib.AuthenticationDetails({ Username: name, Password: password });
+      cognitoUser.authenticateUser(details, {
+        onSuccess: (session) => {
+          adopt(cognitoUser, session);
+          resolve(username());
+        },
+        onFailure: (err) => reject(new AuthError(err)),
+        newPasswordRequired: () =>
+          reject(new AuthError({ code: "NotAuthorizedException", message: "A new password is required." })),
+      });
+    });
+  }
+
+  /** Resolves `{username, destination}` (where the code went, when Cognito says). */
+  function signUp(name, email, password) {
+    return new Promise((resolve, reject) => {
+      const attributes = [new lib.CognitoUserAttribute({ Name: "email", Value: email })];
+      pool.signUp(name, password, attributes, null, (err, result) => {
+        if (err) return reject(new AuthError(err));
+        const details = result && result.codeDeliveryDetails;
+        resolve({ username: name, destination: details && details.Destination ? details.Destination : null });
+      });
+    });
+  }
+
+  function confirm(name, code) {
+    return new Promise((resolve, reject) => {
+      userFor(name).confirmRegistration(code, true, (err) => (err ? reject(new AuthError(err)) : resolve()));
+    });
+  }
+
+  function resendCode(name) {
+    return new Promise((resolve, reject) => {
+      userFor(name).resendConfirmationCode((err, result) => {
+        if (err) return reject(new AuthError(err));
+        const details = result && result.CodeDeliveryDetails;
+        resolve({ destination: details && details.Destination ? details.Destination : null });
+      });
+    });
+  }
+
+  /**
+   * Refreshes the tokens with the refresh token. Concurrent callers share one refresh. A refused
+   * refresh ends the session (onExpired); a network failure rejects with a network ApiError and
+   * keeps the session, to try again later.
+   */
+  function refresh() {
+    if (refreshing !== null) return refreshing;
+    if (user === null || current === null) return Promise.reject(new Error("not signed in"));
+    const forUser = user;
+    const attempt = new Promise((resolve, reject) => {
+      forUser.refreshSession(current.getRefreshToken(), (err, session) => {
+        if (user !== forUser) return reject(new Error("signed out"));
+        if (err || !session) {
+          const failure = err ? new AuthError(err) : new Error("no session");
+          if (failure.kind === "network") {
+            // Try again in a little while; the API call that needed it says "cannot reach".
+            stopTimer();
+            timer = setTimeout(() => refresh().catch(() => {}), 15_000);
+            return reject(new ApiError(0, "network", failure.message, { cause: err }));
+          }
+          endLocally();
+          onExpired();
+          return reject(failure);
+        }
+        adopt(forUser, session);
+        resolve(session.getIdToken().getJwtToken());
+      });
+    });
+    refreshing = attempt;
+    const settled = () => {
+      if (refreshing === attempt) refreshing = null;
+    };
+    attempt.then(settled, settled);
+    return attempt;
+  }
+
+  /** The ID token for a request, refreshed first if it is about to expire (a tab that slept). */
+  async function token() {
+    if (current === null) throw new Error("not signed in");
+    if (expiresSoon(idExp(current), Date.now(), current.getClockDrift(), 30)) return refresh();
+    return current.getIdToken().getJwtToken();
+  }
+
+  /** Signs out, revoking the refresh token. Always ends the local session; resolves
+   * `{revoked: false}` when Cognito could not revoke it. */
+  function signOut() {
+    const signingOut = user;
+    stopTimer();
+    refreshing = null;
+    if (signingOut === null) return Promise.resolve({ revoked: true });
+    return new Promise((resolve) => {
+      signingOut.signOut((err) => {
+        // On some errors (no session to revoke with) the library keeps its storage: clear it.
+        signingOut.signOut();
+        user = null;
+        current = null;
+        resolve({ revoked: !err, error: err ? new AuthError(err) : null });
+      });
+    });
+  }
+
+  return {
+    restore,
+    signIn,
+    signUp,
+    confirm,
+    resendCode,
+    refresh,
+    token,
+    signOut,
+    endLocally,
+    get username() {
+      return username();
+    },
+    get signedIn() {
+      return current !== null;
+    },
+  };
+}
