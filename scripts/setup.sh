@@ -60,9 +60,10 @@ if ! cmp -s requirements-dev.txt .venv/.requirements-installed 2>/dev/null; then
   cp requirements-dev.txt .venv/.requirements-installed
 fi
 
-# DynamoDB Local, reinstalled only when package-lock.json changes.
+# DynamoDB Local, the web client's Cognito library and axe-core, reinstalled only when
+# package-lock.json changes.
 if ! cmp -s package-lock.json node_modules/.package-lock-installed 2>/dev/null; then
-  say "installing DynamoDB Local into node_modules (npm ci)"
+  say "installing DynamoDB Local, amazon-cognito-identity-js and axe-core into node_modules (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.package-lock-installed
 fi

@@ -24,6 +24,25 @@ CANNOT_REACH = "Cannot reach the notes service. Check your connection and try ag
 AUDIO_TIMEOUT_MS = 60_000
 
 
+AXE = os.path.join("node_modules", "axe-core", "axe.min.js")
+
+
+def accessibility_violations(page):
+    """axe-core's WCAG 2 A/AA rules on the page as it is now: labels, names, roles, contrast.
+    Returns the serious and critical violations, each as `rule: targets`."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        with open(AXE, encoding="utf-8") as script:
+            page.add_script_tag(content=script.read())
+    results = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
+    )
+    return [
+        f"{v['id']}: {[n['target'] for n in v['nodes']]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
@@ -591,6 +610,69 @@ def test_a_retried_create_after_a_lost_answer_stores_one_note(browser, web_url, 
     token = id_token(cognito, pool, username)
     assert [n["Note"] for n in all_notes(api_url, token)] == ["stored once"]
     page.context.close()
+
+
+def test_accessible_by_keyboard_and_to_axe(browser, web_url, cognito, pool, screenshot_dir):
+    """Keyboard only (typing, Tab, Enter, Ctrl+Enter), and axe-core's WCAG 2 AA audit of each
+    screen: sign-in, notes, an edit, the conflict-free delete question, the board. The audit is
+    injected into the page, so this context lets the test's own script past the page's CSP."""
+    username = unique("keys")
+    create_user(cognito, pool, username)
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(web_url + "/")
+    expect(page.get_by_role("form", name="Sign in").get_by_label("Username")).to_be_focused()
+    assert accessibility_violations(page) == []
+
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    expect(new_note_box(page)).to_be_focused()
+    page.keyboard.type("typed, never clicked")
+    page.keyboard.press("Control+Enter")
+    expect(note_item(page, "typed, never clicked")).to_have_count(1)
+    expect(new_note_box(page)).to_be_focused()
+    assert accessibility_violations(page) == []
+
+    edit = note_item(page, "typed, never clicked").get_by_role("button", name="Edit")
+    edit.focus()
+    page.keyboard.press("Enter")
+    expect(editing_item(page).get_by_label("Edit note")).to_be_focused()
+    assert accessibility_violations(page) == []
+    page.keyboard.press("Control+A")
+    page.keyboard.type("edited from the keyboard")
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_role("status")).to_contain_text("Note saved.")
+    edited = note_item(page, "edited from the keyboard")
+    expect(edited.get_by_role("button", name="Edit")).to_be_focused()
+
+    edited.get_by_role("button", name="Delete").focus()
+    page.keyboard.press("Enter")
+    expect(edited.get_by_text("Delete this note?")).to_be_visible()
+    assert accessibility_violations(page) == []
+    expect(edited.get_by_role("button", name="Keep note")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(edited.get_by_role("button", name="Delete note")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(note_item(page, "edited from the keyboard")).to_have_count(0)
+
+    page.get_by_role("button", name="Board").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("form", name="New post")).to_be_visible()
+    assert accessibility_violations(page) == []
+
+    # Nothing of the session leaks: no token in the URL, in a log line, or in storage other than
+    # the Cognito library's own keys.
+    assert "eyJ" not in page.url
+    assert not [line for line in console if "eyJ" in line], console
+    keys = page.evaluate("() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)]")
+    assert keys and all(k.startswith("CognitoIdentityServiceProvider.") for k in keys), keys
+    shot(page, screenshot_dir, "keyboard-01-board")
+    context.close()
 
 
 def test_a_phone_width_screen(browser, web_url, cognito, pool, screenshot_dir):
