@@ -1,19 +1,28 @@
-//! A recording proxy in front of DynamoDB Local: it adds `ReturnConsumedCapacity: TOTAL` to every
-//! request and adds up the capacity units in the answers, per operation. The functions under test
-//! (ours and the baselines) are measured as they are, without code that asks for capacity.
+//! A recording proxy in front of a local stand-in (DynamoDB Local, moto's S3, the local Polly),
+//! over plain HTTP or TLS with the run's certificate. It records how long each call spent behind
+//! it (from the request read to the answer ready), which the benchmark subtracts from an
+//! invocation to get the function's own time; and in front of DynamoDB it adds
+//! `ReturnConsumedCapacity: TOTAL` to every request and adds up the capacity units in the
+//! answers, per operation. The functions under test (ours and the baselines) are measured as
+//! they are, without code that asks for capacity or times its calls.
 //!
-//! DynamoDB Local does not check request signatures, so rewriting the body is harmless; the
-//! answer goes back byte for byte (the SDKs check its CRC32).
+//! The stand-ins check no request signatures, so rewriting a body or the `Host` header is
+//! harmless; an answer goes back byte for byte (the SDKs check DynamoDB's CRC32).
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
 
 /// Calls and capacity units per DynamoDB operation (`PutItem`, `Scan`, ...).
 #[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
@@ -30,39 +39,101 @@ impl Usage {
     pub(crate) fn total_capacity(&self) -> f64 {
         self.capacity_units.values().sum()
     }
+
+    /// Capacity units of the reads (`GetItem`, `Query`, `Scan`, batch gets) and of the rest.
+    pub(crate) fn read_write_capacity(&self) -> (f64, f64) {
+        self.capacity_units
+            .iter()
+            .fold((0.0, 0.0), |(read, write), (operation, units)| {
+                if matches!(
+                    operation.as_str(),
+                    "GetItem" | "Query" | "Scan" | "BatchGetItem" | "TransactGetItems"
+                ) {
+                    (read + units, write)
+                } else {
+                    (read, write + units)
+                }
+            })
+    }
+
+    pub(crate) fn add(&mut self, other: &Self) {
+        for (operation, calls) in &other.calls {
+            *self.calls.entry(operation.clone()).or_default() += calls;
+        }
+        for (operation, units) in &other.capacity_units {
+            *self.capacity_units.entry(operation.clone()).or_default() += units;
+        }
+    }
+}
+
+/// What a proxy recorded since it was last asked.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Recorded {
+    /// DynamoDB operations and their capacity (empty in front of another service).
+    pub(crate) usage: Usage,
+    /// Time spent behind the proxy, summed over calls.
+    pub(crate) busy: Duration,
 }
 
 struct Shared {
+    /// `http://host:port`, no trailing slash.
     upstream: String,
-    usage: Mutex<Usage>,
-    agent: ureq::Agent,
+    client: Client<HttpConnector, Full<Bytes>>,
+    recorded: Mutex<Recorded>,
 }
 
-/// The proxy: point a function's `AWS_ENDPOINT_URL_DYNAMODB` at [`CapacityProxy::endpoint`].
-pub(crate) struct CapacityProxy {
+/// The proxy: point a subject's `AWS_ENDPOINT_URL_<SERVICE>` at [`RecordingProxy::endpoint`].
+pub(crate) struct RecordingProxy {
     endpoint: String,
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl CapacityProxy {
-    pub(crate) async fn start(upstream: &str) -> std::io::Result<Self> {
+impl RecordingProxy {
+    /// A proxy to `upstream` (`http://...`) on a free loopback port, speaking TLS with `tls`.
+    pub(crate) async fn start(
+        upstream: &str,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let endpoint = format!("http://{}", listener.local_addr()?);
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let endpoint = format!("{scheme}://{}", listener.local_addr()?);
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            usage: Mutex::new(Usage::default()),
-            agent,
+            client,
+            recorded: Mutex::new(Recorded::default()),
         });
-        let app = Router::new()
-            .fallback(forward)
-            .with_state(Arc::clone(&shared));
+        let acceptor = tls.map(TlsAcceptor::from);
+        let accepting = Arc::clone(&shared);
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                // Small requests and answers: no Nagle delay on either side of the proxy.
+                let _ = stream.set_nodelay(true);
+                let shared = Arc::clone(&accepting);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        forward(Arc::clone(&shared), request)
+                    });
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match acceptor {
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                });
+            }
         });
         Ok(Self {
             endpoint,
@@ -76,79 +147,104 @@ impl CapacityProxy {
     }
 
     /// What was recorded since the last call, and a fresh start.
-    pub(crate) fn take(&self) -> Usage {
+    pub(crate) fn take(&self) -> Recorded {
         self.shared
-            .usage
+            .recorded
             .lock()
-            .map(|mut usage| std::mem::take(&mut *usage))
+            .map(|mut recorded| std::mem::take(&mut *recorded))
             .unwrap_or_default()
     }
 }
 
-impl Drop for CapacityProxy {
+impl std::fmt::Debug for RecordingProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordingProxy")
+            .field("endpoint", &self.endpoint)
+            .field("upstream", &self.shared.upstream)
+            .finish()
+    }
+}
+
+impl Drop for RecordingProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-async fn forward(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let operation = headers
+fn bad_gateway(message: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(message.as_bytes())));
+    *response.status_mut() = StatusCode::BAD_GATEWAY;
+    response
+}
+
+/// Hop-by-hop headers, and the length hyper sets from the (possibly rewritten) body.
+fn hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "host" | "connection" | "keep-alive" | "transfer-encoding" | "content-length" | "upgrade"
+    )
+}
+
+async fn forward(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let Ok(body) = body.collect().await.map(|body| body.to_bytes()) else {
+        return Ok(bad_gateway("request body unreadable"));
+    };
+    // DynamoDB's JSON protocol names the operation in this header; S3 and Polly do not.
+    let operation = parts
+        .headers
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
         .and_then(|target| target.rsplit('.').next())
-        .unwrap_or("unknown")
-        .to_owned();
-    let body = with_capacity_requested(&body);
-    let upstream = Arc::clone(&shared);
-    let result = tokio::task::spawn_blocking(move || {
-        let mut request = upstream.agent.post(&upstream.upstream);
-        for (name, value) in &headers {
-            if matches!(name.as_str(), "host" | "content-length" | "connection") {
-                continue;
-            }
-            if let Ok(value) = value.to_str() {
-                request = request.header(name.as_str(), value);
-            }
-        }
-        let mut response = request.send(&body[..]).map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect();
-        let bytes = response
-            .body_mut()
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>((status, headers, bytes))
-    })
-    .await;
-    let Ok(Ok((status, response_headers, bytes))) = result else {
-        return (StatusCode::BAD_GATEWAY, "DynamoDB Local unreachable").into_response();
+        .map(str::to_owned);
+    let body = if operation.is_some() {
+        Bytes::from(with_capacity_requested(&body))
+    } else {
+        body
     };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut upstream = Request::builder()
+        .method(parts.method.clone())
+        .uri(format!("{}{path}", shared.upstream));
+    for (name, value) in &parts.headers {
+        if !hop_by_hop(name.as_str()) {
+            upstream = upstream.header(name, value);
+        }
+    }
+    let Ok(upstream) = upstream.body(Full::new(body)) else {
+        return Ok(bad_gateway("request not forwardable"));
+    };
+    let Ok(answer) = shared.client.request(upstream).await else {
+        return Ok(bad_gateway("upstream unreachable"));
+    };
+    let (answer_parts, answer_body) = answer.into_parts();
+    let Ok(bytes) = answer_body.collect().await.map(|body| body.to_bytes()) else {
+        return Ok(bad_gateway("upstream answer unreadable"));
+    };
+    let busy = started.elapsed();
     let units = consumed_units(&bytes);
-    if let Ok(mut usage) = shared.usage.lock() {
-        *usage.calls.entry(operation.clone()).or_default() += 1;
-        *usage.capacity_units.entry(operation).or_default() += units;
-    }
-    let mut response = Response::new(axum::body::Body::from(bytes));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-    for (name, value) in response_headers {
-        if matches!(
-            name.as_str(),
-            "content-length" | "connection" | "transfer-encoding"
-        ) {
-            continue;
-        }
-        if let (Ok(name), Ok(value)) = (
-            axum::http::HeaderName::from_bytes(name.as_bytes()),
-            axum::http::HeaderValue::from_str(&value),
-        ) {
-            response.headers_mut().insert(name, value);
+    if let Ok(mut recorded) = shared.recorded.lock() {
+        recorded.busy += busy;
+        if let Some(operation) = operation {
+            *recorded.usage.calls.entry(operation.clone()).or_default() += 1;
+            *recorded.usage.capacity_units.entry(operation).or_default() += units;
         }
     }
-    response
+    let mut response = Response::new(Full::new(bytes));
+    *response.status_mut() = answer_parts.status;
+    for (name, value) in &answer_parts.headers {
+        // A HEAD answer's length describes the object, not this empty body: keep it.
+        if name.as_str() == "content-length" && parts.method == hyper::Method::HEAD {
+            response.headers_mut().insert(name.clone(), value.clone());
+        } else if !hop_by_hop(name.as_str()) {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(response)
 }
 
 /// The request with `ReturnConsumedCapacity: TOTAL`, unless it already asks for capacity.
