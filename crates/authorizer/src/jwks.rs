@@ -103,6 +103,10 @@ impl JwksSource {
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_global(Some(FETCH_TIMEOUT))
             .http_status_as_error(true)
+            // Small buffers, as the Runtime API client's (crate::runtime::BUFFER_BYTES says why).
+            .input_buffer_size(crate::runtime::BUFFER_BYTES)
+            .output_buffer_size(crate::runtime::BUFFER_BYTES)
+            .max_response_header_size(crate::runtime::BUFFER_BYTES)
             .build()
             .new_agent();
         Self::Http {
