@@ -96,7 +96,7 @@ pub(crate) struct Prices {
 /// us-east-1 list prices, first tier. Written down here from the published tables rather than
 /// fetched: the figures below are copied, with their date, into every report.
 pub(crate) const PRICES: Prices = Prices {
-    source: "us-east-1 list prices as published (Lambda: first duration tier, 1 ms billing; DynamoDB: on-demand, Standard table class, since 2024-11-01), read from copies of the AWS pricing pages on 2026-12-03, not from a live AWS page; free tiers, taxes and data transfer left out",
+    source: "us-east-1 list prices as published (Lambda: first duration tier, 1 ms billing; DynamoDB: on-demand, Standard table class, since the 2024-11-01 cut), checked on 2026-12-03 against stored copies of AWS's pricing pages and third-party summaries of them, not against a live AWS page; free tiers, Savings Plans, taxes and data transfer left out",
     memory_mb: 128.0,
     request_usd_per_million: 0.20,
     x86_64_usd_per_gb_second: 0.000_016_666_7,
