@@ -57,7 +57,10 @@ step "benchmark"
 # functions would read a whole certificate directory besides the run's CA, and the baselines would
 # load bundles they are not given. Each subject gets only the CA variable of its TLS run.
 unset SSL_CERT_FILE SSL_CERT_DIR AWS_CA_BUNDLE NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE CURL_CA_BUNDLE
-cargo run --quiet --release -p notes-bench -- "$@"
+# The binary itself, not `cargo run`: cargo sets SSL_CERT_FILE and SSL_CERT_DIR in its own
+# environment when they are unset (openssl-probe) and would hand them on.
+cargo build --quiet --release -p notes-bench
+target/release/notes-bench "$@"
 
 step "README"
 python3 - <<'PY'

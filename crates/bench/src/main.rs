@@ -392,7 +392,7 @@ async fn run(options: &Options) -> Result<(), String> {
         .collect();
     if !inherited.is_empty() {
         eprintln!(
-            "warning: {} set in this environment, and so in every subject's, as in no Lambda sandbox: TLS figures do not hold (`make bench` unsets them)",
+            "warning: {} set in this environment, and so in every subject's, as in no Lambda sandbox: TLS figures do not hold (`make bench` unsets them; `cargo run` sets the first two)",
             inherited.join(", ")
         );
     }
