@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make bench`: builds the functions as they are deployed (cargo lambda, release profile, zips)
 # and the baselines under bench/baselines (Python 3.11 + boto3 with awslambdaric, Node 20 + AWS
-# SDK v3 with aws-lambda-ric, a hello-world lambda_runtime binary), runs crates/bench, and puts
-# the table in the README between the bench markers. A benchmark: it prints figures, it does not
-# pass or fail on them (the targets are reported as met or not).
+# SDK v3 with aws-lambda-ric, a hello-world lambda_runtime binary), runs crates/bench (plain HTTP
+# and TLS to the local services, own time apart from theirs, the bill), and puts the tables in the
+# README between the bench markers. A benchmark: it prints figures, it does not pass or fail on
+# them (the targets are reported as met or not). Its figures are times: run it on an otherwise
+# idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -51,7 +53,14 @@ if [ ! -f "$node_dir/node_modules/aws-lambda-ric/dist/rapid-client.node" ]; then
 fi
 
 step "benchmark"
-cargo run --quiet --release -p notes-bench -- "$@"
+# No Lambda sandbox has these, and every subject inherits this environment: with SSL_CERT_DIR our
+# functions would read a whole certificate directory besides the run's CA, and the baselines would
+# load bundles they are not given. Each subject gets only the CA variable of its TLS run.
+unset SSL_CERT_FILE SSL_CERT_DIR AWS_CA_BUNDLE NODE_EXTRA_CA_CERTS REQUESTS_CA_BUNDLE CURL_CA_BUNDLE
+# The binary itself, not `cargo run`: cargo sets SSL_CERT_FILE and SSL_CERT_DIR in its own
+# environment when they are unset (openssl-probe) and would hand them on.
+cargo build --quiet --release -p notes-bench
+target/release/notes-bench "$@"
 
 step "README"
 python3 - <<'PY'

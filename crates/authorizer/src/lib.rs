@@ -16,8 +16,8 @@ pub use jwks::{JwksError, JwksSource, KeySet};
 pub use policy::{AuthorizerResponse, Effect, stage_resource};
 pub use token::{MAX_TOKEN_BYTES, bearer_token, parse_header};
 pub use verify::{
-    Identity, MAX_KEY_AGE, NO_KEYS_REFETCH_INTERVAL, REFETCH_INTERVAL, Rejection, TokenUse,
-    Verifier,
+    INITIAL_FETCH_WAIT, Identity, MAX_KEY_AGE, NO_KEYS_REFETCH_INTERVAL, REFETCH_INTERVAL,
+    Rejection, TokenUse, Verifier,
 };
 
 use serde::Serialize;

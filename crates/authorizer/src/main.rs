@@ -1,5 +1,5 @@
 //! Lambda entry point of the TOKEN authorizer: configuration and the pool's keys are loaded once,
-//! at init, and reused by every invocation.
+//! from init on, and reused by every invocation.
 
 use std::process::ExitCode;
 
@@ -7,7 +7,7 @@ use authorizer::runtime::RuntimeApi;
 use authorizer::{Config, JwksSource, Verifier};
 
 // No async runtime: the Runtime API client and the JWKS fetch block, and a sandbox serves one
-// invocation at a time, so init is only reading the environment and fetching the keys.
+// invocation at a time, so init is only reading the environment and starting the key fetch.
 fn main() -> ExitCode {
     notes_tracing::init();
     authorizer::runtime::install_panic_hook();
@@ -30,12 +30,12 @@ fn main() -> ExitCode {
         }
     };
     let verifier = Verifier::new(config.clone(), JwksSource::http(&config.jwks_url));
-    match verifier.refresh_keys() {
-        Ok(count) => tracing::info!(keys = count, "JWKS loaded"),
-        // Start anyway: tokens are refused (401) until the keys can be fetched.
-        Err(err) => tracing::error!(error = %err, "JWKS unavailable at init"),
-    }
-    let error = api.run(|event, _context| authorizer::handle(&verifier, event));
+    // The keys are fetched on a thread while this one goes on to ask Lambda for the first event;
+    // a token waits for that fetch (Verifier::fetch_keys_in_background says why).
+    let error = std::thread::scope(|scope| {
+        verifier.fetch_keys_in_background(scope);
+        api.run(|event, _context| authorizer::handle(&verifier, event))
+    });
     // As lambda_runtime: a Runtime API that stops answering ends the process, and Lambda starts
     // a new sandbox.
     tracing::error!(%error, "stopping");

@@ -1,16 +1,22 @@
 //! `make bench`: the release functions, as deployed, against the tutorials' Python and Node
 //! handlers, all through the same Lambda Runtime API emulator and the same DynamoDB Local.
 //!
-//! Measures per function cold start and init over fresh processes, warm latency percentiles,
-//! peak RSS, binary and zip size; then the cost of `POST /post` as the board grows (latency and
-//! consumed capacity at 10, 1,000 and 10,000 posts) and the posts lost under concurrency. Prints
-//! a table, writes `results.json`, `results.md` and `chart.svg`, and checks the targets.
-//! A benchmark, not a test: it prints figures and fails only if something does not run.
+//! Measures per function cold start (init and first invocation) over fresh processes, over plain
+//! HTTP to DynamoDB Local and over TLS as in AWS (a TLS endpoint on loopback whose certificate
+//! comes from a CA made for the run, the only one each subject trusts), with and without the
+//! DynamoDB connection opened at init; warm latency percentiles over TLS and, from the time each
+//! invocation spent behind the recording proxies, the function's own time; peak RSS, binary and
+//! zip size; the bill of a million requests; then the cost of `POST /post` as the board grows
+//! (latency and consumed capacity at 10, 1,000 and 10,000 posts) and the posts lost under
+//! concurrency. Prints a table, writes `results.json`, `results.md` and `chart.svg`, and checks
+//! the targets. A benchmark, not a test: it prints figures and fails only if something does not
+//! run.
 
-mod capacity;
 mod measure;
+mod proxy;
 mod report;
 mod seed;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,9 +32,10 @@ use notes_devkit::testing::{TestTables, fresh_tables_at};
 use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, workspace_root};
 use serde_json::{Value, json};
 
-use crate::capacity::CapacityProxy;
-use crate::measure::{Subject, measure_all, median, succeeded};
-use crate::report::{CostPoint, LostPosts, Results};
+use crate::measure::{Subject, measure_cold, measure_warm, median, succeeded};
+use crate::proxy::RecordingProxy;
+use crate::report::{CostPoint, LostPosts, Measurement, Results, WarmUpComparison};
+use crate::tls::RunCa;
 
 #[derive(Debug)]
 struct Options {
@@ -41,8 +48,8 @@ struct Options {
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
-        cold: 10,
-        warm: 300,
+        cold: 20,
+        warm: 1_000,
         out: workspace_root().join("bench/results"),
         only: None,
     };
@@ -65,13 +72,13 @@ fn parse_options() -> Result<Options, String> {
                 options.only = Some(value("--only")?.split(',').map(str::to_owned).collect());
             }
             "--help" | "-h" => {
-                return Err("usage: notes-bench [--cold N (10)] [--warm N (300)] [--out DIR] [--only list,authorizer,...]".into());
+                return Err("usage: notes-bench [--cold N (20)] [--warm N (1000)] [--out DIR] [--only list,authorizer,...]".into());
             }
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if options.cold < 10 || options.warm < 300 {
-        eprintln!("note: fewer than 10 cold or 300 warm runs: figures for a quick look only");
+    if options.cold < 20 || options.warm < 1_000 {
+        eprintln!("note: fewer than 20 cold or 1,000 warm runs: figures for a quick look only");
     }
     Ok(options)
 }
@@ -148,6 +155,7 @@ fn rust_subject(
     Ok(Subject {
         function,
         runtime: "Rust",
+        variant: "",
         binary_bytes: file_size(&program),
         // scripts/bench.sh zips apart from target/lambda, which `sam deploy` uploads as it is.
         zip_bytes: file_size(
@@ -163,14 +171,24 @@ fn rust_subject(
     })
 }
 
-fn python_subject(function: &'static str, env: &[(String, String)], event: Value) -> Subject {
+fn python_subject(
+    function: &'static str,
+    env: &[(String, String)],
+    ca: Option<&Path>,
+    event: Value,
+) -> Subject {
     let root = workspace_root().join("bench/baselines/python");
     let mut env = env.to_vec();
     env.push(("LAMBDA_TASK_ROOT".into(), root.display().to_string()));
     env.push(("PYTHONPATH".into(), root.display().to_string()));
+    // botocore's CA bundle for every client, as a Lambda function is given one.
+    if let Some(ca) = ca {
+        env.push(("AWS_CA_BUNDLE".into(), ca.display().to_string()));
+    }
     Subject {
         function,
         runtime: "Python",
+        variant: "",
         program: root.join(".venv/bin/python"),
         args: vec![
             "-m".into(),
@@ -184,10 +202,19 @@ fn python_subject(function: &'static str, env: &[(String, String)], event: Value
     }
 }
 
-fn node_subject(function: &'static str, env: &[(String, String)], event: Value) -> Subject {
+fn node_subject(
+    function: &'static str,
+    env: &[(String, String)],
+    ca: Option<&Path>,
+    event: Value,
+) -> Subject {
     let root = workspace_root().join("bench/baselines/node");
     let mut env = env.to_vec();
     env.push(("LAMBDA_TASK_ROOT".into(), root.display().to_string()));
+    // Node adds these to its own roots (the only way to name a CA to the SDK's default agent).
+    if let Some(ca) = ca {
+        env.push(("NODE_EXTRA_CA_CERTS".into(), ca.display().to_string()));
+    }
     // The Node runtime client loads the handler from its working directory, as Lambda starts it
     // in /var/task; `exec` keeps the process id, so the memory read is node's own.
     let command = format!(
@@ -197,6 +224,7 @@ fn node_subject(function: &'static str, env: &[(String, String)], event: Value) 
     Subject {
         function,
         runtime: "Node",
+        variant: "",
         program: PathBuf::from("sh"),
         args: vec!["-c".into(), command],
         env,
@@ -206,11 +234,13 @@ fn node_subject(function: &'static str, env: &[(String, String)], event: Value) 
     }
 }
 
-/// The same environment the template gives a function, pointing at `endpoint` instead.
+/// The same environment the template gives a function, pointing at `endpoint` instead; ours
+/// trust `ca` alone when it is given (the TLS run), else this machine's bundle.
 fn env_for(
     tables: &TestTables,
     endpoint: &str,
     baseline_posts: Option<&str>,
+    ca: Option<&Path>,
 ) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = tables
         .function_env()
@@ -225,12 +255,16 @@ fn env_for(
         .collect();
     match baseline_posts {
         Some(table) => env.push(("BASELINE_POSTS_TABLE".into(), table.to_owned())),
-        // As template.yaml's Globals: the TLS roots from one bundle file (this machine's).
-        None => {
-            if let Some(bundle) = CA_BUNDLES.iter().find(|path| Path::new(path).is_file()) {
-                env.push(("SSL_CERT_FILE".into(), (*bundle).to_owned()));
+        // As template.yaml's Globals: the TLS roots from one bundle file, the run's CA or this
+        // machine's.
+        None => match ca {
+            Some(ca) => env.push(("SSL_CERT_FILE".into(), ca.display().to_string())),
+            None => {
+                if let Some(bundle) = CA_BUNDLES.iter().find(|path| Path::new(path).is_file()) {
+                    env.push(("SSL_CERT_FILE".into(), (*bundle).to_owned()));
+                }
             }
-        }
+        },
     }
     env
 }
@@ -241,7 +275,127 @@ const CA_BUNDLES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",
 ];
 
+/// Our functions that talk to DynamoDB (the ones whose connection can be opened at init).
+const DYNAMODB_FUNCTIONS: [&str; 4] = ["list", "createUpdate", "post", "dictate"];
+/// notes_dynamodb::CONNECT_AT_INIT_VARIABLE, as the functions read it.
+const CONNECT_AT_INIT: &str = "DYNAMODB_CONNECT_AT_INIT";
+const AT_INIT: &str = "connection opened at init";
+const BY_FIRST_REQUEST: &str = "connection opened by the first request";
+
+/// What every run shares: the tables, their seeds and the events.
+struct Setup {
+    ours: TestTables,
+    python_tables: TestTables,
+    node_tables: TestTables,
+    python_posts: String,
+    node_posts: String,
+    list_event: Value,
+    note_event: Value,
+    post_event: Value,
+    dictate_event: Value,
+    authorizer_event: Value,
+    jwks_url: String,
+}
+
+/// Where the subjects of one run find the services, and the CA they trust (TLS) or none.
+struct Endpoints<'a> {
+    dynamodb: &'a str,
+    s3: &'a str,
+    polly: &'a str,
+    ca: Option<&'a Path>,
+}
+
+/// Every implementation of every function, pointed at `endpoints`: the same list, in the same
+/// order, for each run.
+fn subjects(setup: &Setup, endpoints: &Endpoints<'_>) -> Result<Vec<Subject>, String> {
+    let ca = endpoints.ca;
+    let ours_env = env_for(&setup.ours, endpoints.dynamodb, None, ca);
+    // Dictate against moto's S3 and the local Polly, as under `make dev`, for a seeded note. The
+    // first invocation synthesizes; every later one (warm, and each fresh process of the cold
+    // runs) finds the audio and only presigns: GetItem + HeadObject + presign, the path of a
+    // repeated request. Synthesis time is Polly's (espeak-ng here), not ours, so it is not timed.
+    let mut dictate_env = ours_env.clone();
+    dictate_env.extend(s3_local::audio_env(endpoints.s3, LOCAL_AUDIO_BUCKET));
+    dictate_env.push(("AWS_ENDPOINT_URL_POLLY".into(), endpoints.polly.to_owned()));
+    let python_env = env_for(
+        &setup.python_tables,
+        endpoints.dynamodb,
+        Some(&setup.python_posts),
+        None,
+    );
+    let node_env = env_for(
+        &setup.node_tables,
+        endpoints.dynamodb,
+        Some(&setup.node_posts),
+        None,
+    );
+    let hello = workspace_root().join("bench/baselines/rust-hello/target/lambda/rust-hello");
+    let mut subjects = vec![
+        rust_subject("list", "list", ours_env.clone(), setup.list_event.clone())?,
+        python_subject("list", &python_env, ca, setup.list_event.clone()),
+        node_subject("list", &node_env, ca, setup.list_event.clone()),
+        rust_subject(
+            "createUpdate",
+            "createUpdate",
+            ours_env.clone(),
+            setup.note_event.clone(),
+        )?,
+        python_subject("createUpdate", &python_env, ca, setup.note_event.clone()),
+        node_subject("createUpdate", &node_env, ca, setup.note_event.clone()),
+        rust_subject("post", "post", ours_env.clone(), setup.post_event.clone())?,
+        python_subject("post", &python_env, ca, setup.post_event.clone()),
+        node_subject("post", &node_env, ca, setup.post_event.clone()),
+        rust_subject(
+            "dictate",
+            "dictate",
+            dictate_env,
+            setup.dictate_event.clone(),
+        )?,
+        rust_subject(
+            "authorizer",
+            "authorizer",
+            authorizer_env(&setup.jwks_url),
+            setup.authorizer_event.clone(),
+        )?,
+    ];
+    subjects.push(Subject {
+        function: "hello",
+        runtime: "Rust",
+        variant: "",
+        program: hello.join("bootstrap"),
+        args: Vec::new(),
+        env: Vec::new(),
+        event: json!({}),
+        binary_bytes: file_size(&hello.join("bootstrap")),
+        zip_bytes: file_size(&hello.join("bootstrap.zip")),
+    });
+    Ok(subjects)
+}
+
+/// Certificate variables a subject would inherit from this process, which no Lambda sandbox has:
+/// with `SSL_CERT_DIR` our functions read a whole certificate directory besides the run's CA
+/// (milliseconds of init), and the baselines load bundles they are not given. scripts/bench.sh
+/// unsets them; each subject is given only the variable of its TLS run.
+const INHERITED_CA_VARIABLES: [&str; 6] = [
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "AWS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+];
+
 async fn run(options: &Options) -> Result<(), String> {
+    let inherited: Vec<&str> = INHERITED_CA_VARIABLES
+        .into_iter()
+        .filter(|name| std::env::var_os(name).is_some())
+        .collect();
+    if !inherited.is_empty() {
+        eprintln!(
+            "warning: {} set in this environment, and so in every subject's, as in no Lambda sandbox: TLS figures do not hold (`make bench` unsets them; `cargo run` sets the first two)",
+            inherited.join(", ")
+        );
+    }
     std::fs::create_dir_all(&options.out).map_err(|e| format!("{}: {e}", options.out.display()))?;
     eprintln!("starting DynamoDB Local (in memory)");
     // Steady-state latency is what is measured: the JVM tuned for it (see steady_state).
@@ -299,10 +453,7 @@ async fn run(options: &Options) -> Result<(), String> {
     );
     let post_event = fixture("create-post.json")?;
 
-    // Dictate against moto's S3 and the local Polly, as under `make dev`, for a seeded note. The
-    // first invocation synthesizes; every later one (warm, and each fresh process of the cold
-    // runs) finds the audio and only presigns: GetItem + HeadObject + presign, the path of a
-    // repeated request. Synthesis time is Polly's (espeak-ng here), not ours, so it is not timed.
+    // moto's S3 and the local Polly, for dictate.
     let moto = tokio::task::spawn_blocking(|| CognitoLocal::start(None))
         .await
         .map_err(|e| e.to_string())?
@@ -318,70 +469,142 @@ async fn run(options: &Options) -> Result<(), String> {
     let polly = PollyLocal::start(None).await.map_err(|e| e.to_string())?;
     let dictate_event = dictate_event("seed-1")?;
 
-    let ours_env = env_for(&ours, &endpoint, None);
-    let mut dictate_env = ours_env.clone();
-    dictate_env.extend(s3_local::audio_env(&s3_endpoint, LOCAL_AUDIO_BUCKET));
-    dictate_env.push(("AWS_ENDPOINT_URL_POLLY".into(), polly.endpoint()));
-    let python_env = env_for(&python_tables, &endpoint, Some(&python_posts));
-    let node_env = env_for(&node_tables, &endpoint, Some(&node_posts));
-    let hello = workspace_root().join("bench/baselines/rust-hello/target/lambda/rust-hello");
-    let mut subjects = vec![
-        rust_subject("list", "list", ours_env.clone(), list_event.clone())?,
-        python_subject("list", &python_env, list_event.clone()),
-        node_subject("list", &node_env, list_event),
-        rust_subject(
-            "createUpdate",
-            "createUpdate",
-            ours_env.clone(),
-            note_event.clone(),
-        )?,
-        python_subject("createUpdate", &python_env, note_event.clone()),
-        node_subject("createUpdate", &node_env, note_event),
-        rust_subject("post", "post", ours_env.clone(), post_event.clone())?,
-        python_subject("post", &python_env, post_event.clone()),
-        node_subject("post", &node_env, post_event.clone()),
-        rust_subject("dictate", "dictate", dictate_env, dictate_event)?,
-        rust_subject(
-            "authorizer",
-            "authorizer",
-            authorizer_env(&jwks_server.url()),
-            authorizer_event,
-        )?,
-    ];
-    subjects.push(Subject {
-        function: "hello",
-        runtime: "Rust",
-        program: hello.join("bootstrap"),
-        args: Vec::new(),
-        env: Vec::new(),
-        event: json!({}),
-        binary_bytes: file_size(&hello.join("bootstrap")),
-        zip_bytes: file_size(&hello.join("bootstrap.zip")),
-    });
+    // The TLS endpoints, as AWS's: one recording proxy per service, with a certificate of a CA
+    // made for this run; every subject of the TLS run trusts that CA alone.
+    let ca =
+        RunCa::generate(&std::env::temp_dir().join(format!("notes-bench-{}", std::process::id())))?;
+    let tls_proxy = |upstream: String| {
+        let config = ca.server_config();
+        async move {
+            RecordingProxy::start(&upstream, Some(config))
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    let dynamodb_tls = tls_proxy(endpoint.clone()).await?;
+    let s3_tls = tls_proxy(s3_endpoint.clone()).await?;
+    let polly_tls = tls_proxy(polly.endpoint()).await?;
 
-    if let Some(only) = &options.only {
-        subjects.retain(|subject| only.iter().any(|name| name == subject.function));
+    let setup = Setup {
+        ours,
+        python_tables,
+        node_tables,
+        python_posts,
+        node_posts,
+        list_event,
+        note_event,
+        post_event: post_event.clone(),
+        dictate_event,
+        authorizer_event,
+        jwks_url: jwks_server.url(),
+    };
+    let polly_endpoint = polly.endpoint();
+    let plain = Endpoints {
+        dynamodb: &endpoint,
+        s3: &s3_endpoint,
+        polly: &polly_endpoint,
+        ca: None,
+    };
+    let tls = Endpoints {
+        dynamodb: dynamodb_tls.endpoint(),
+        s3: s3_tls.endpoint(),
+        polly: polly_tls.endpoint(),
+        ca: Some(ca.bundle()),
+    };
+    let mut plain_subjects = subjects(&setup, &plain)?;
+    let mut tls_subjects = subjects(&setup, &tls)?;
+    // Ours over TLS with the DynamoDB connection opened at init, and without, said explicitly
+    // whatever the binaries' default is.
+    let mut warm_up_subjects = Vec::new();
+    for subject in &tls_subjects {
+        if subject.runtime == "Rust" && DYNAMODB_FUNCTIONS.contains(&subject.function) {
+            for (variant, value) in [(AT_INIT, "true"), (BY_FIRST_REQUEST, "false")] {
+                let mut variant_subject = subject.clone();
+                variant_subject.variant = variant;
+                variant_subject
+                    .env
+                    .push((CONNECT_AT_INIT.to_owned(), value.to_owned()));
+                warm_up_subjects.push(variant_subject);
+            }
+        }
     }
-    let measurements = measure_all(&subjects, options.cold, options.warm).await?;
+    if let Some(only) = &options.only {
+        let keep = |subject: &Subject| only.iter().any(|name| name == subject.function);
+        plain_subjects.retain(keep);
+        tls_subjects.retain(keep);
+        warm_up_subjects.retain(keep);
+    }
+
+    // One set of interleaved rounds for all three, so that plain HTTP, TLS and the connection
+    // opened at init are compared under the same conditions.
+    eprintln!(
+        "plain HTTP to DynamoDB Local, and TLS as in AWS (with and without the DynamoDB connection opened at init):"
+    );
+    let mut plain_cold = measure_cold(
+        &plain_subjects
+            .iter()
+            .chain(&tls_subjects)
+            .chain(&warm_up_subjects)
+            .collect::<Vec<_>>(),
+        options.cold,
+    )
+    .await?;
+    let mut tls_cold = plain_cold.split_off(plain_subjects.len());
+    let warm_up_cold = tls_cold.split_off(tls_subjects.len());
+    let tls_warm = measure_warm(
+        &tls_subjects.iter().collect::<Vec<_>>(),
+        options.warm,
+        &[&dynamodb_tls, &s3_tls, &polly_tls],
+    )
+    .await?;
     eprintln!(
         "  dictate: {} synthesis by the local Polly (then reused)",
         polly.synthesis_count()
     );
+    let measurements: Vec<Measurement> = tls_subjects
+        .iter()
+        .zip(plain_cold)
+        .zip(tls_cold)
+        .zip(tls_warm)
+        .map(|(((subject, plain), tls), warm)| Measurement {
+            function: subject.function,
+            runtime: subject.runtime,
+            plain,
+            tls,
+            warm,
+            binary_bytes: subject.binary_bytes,
+            zip_bytes: subject.zip_bytes,
+        })
+        .collect();
+    let mut warm_up = Vec::new();
+    for (pair, cold) in warm_up_subjects.chunks(2).zip(warm_up_cold.chunks(2)) {
+        if let ([at_init, _], [with, without]) = (pair, cold) {
+            warm_up.push(WarmUpComparison {
+                function: at_init.function,
+                at_init: with.clone(),
+                by_first_request: without.clone(),
+            });
+        }
+    }
     for m in &measurements {
         eprintln!(
-            "  {} ({}): cold start median {:.1} ms, warm p50 {:.2} ms",
+            "  {} ({}): cold start median {:.1} ms plain, {:.1} ms TLS; warm p50 {:.2} ms, own {:.2} ms",
             m.function,
             m.runtime,
-            median(&m.cold_start_ms),
-            median(&m.warm_ms)
+            median(&m.plain.cold_start_ms),
+            median(&m.tls.cold_start_ms),
+            median(&m.warm.duration_ms),
+            median(&m.warm.own_ms()),
         );
     }
+    drop((dynamodb_tls, s3_tls, polly_tls));
 
     if options.only.is_some() {
         let results = Results::new(
             options.cold,
             options.warm,
             measurements,
+            warm_up,
             Vec::new(),
             Vec::new(),
         );
@@ -390,7 +613,7 @@ async fn run(options: &Options) -> Result<(), String> {
     }
 
     eprintln!("cost growth: POST /post with 10, 1,000 and 10,000 existing posts");
-    let proxy = CapacityProxy::start(&endpoint)
+    let proxy = RecordingProxy::start(&endpoint, None)
         .await
         .map_err(|e| e.to_string())?;
     let mut cost = Vec::new();
@@ -407,12 +630,13 @@ async fn run(options: &Options) -> Result<(), String> {
         let ours_subject = rust_subject(
             "post",
             "post",
-            env_for(&ours, proxy.endpoint(), None),
+            env_for(&ours, proxy.endpoint(), None, None),
             post_event.clone(),
         )?;
         let theirs_subject = python_subject(
             "post",
-            &env_for(&theirs, proxy.endpoint(), Some(&baseline_table)),
+            &env_for(&theirs, proxy.endpoint(), Some(&baseline_table), None),
+            None,
             post_event.clone(),
         );
         for subject in [&ours_subject, &theirs_subject] {
@@ -430,7 +654,7 @@ async fn run(options: &Options) -> Result<(), String> {
         let subject = rust_subject(
             "post",
             "post",
-            env_for(&ours, &endpoint, None),
+            env_for(&ours, &endpoint, None, None),
             post_event.clone(),
         )?;
         let (acknowledged, _) = concurrent_posts(&subject, 100, 10).await?;
@@ -450,7 +674,8 @@ async fn run(options: &Options) -> Result<(), String> {
         let table = seed::baseline_posts_table(&theirs.client).await?;
         let subject = python_subject(
             "post",
-            &env_for(&theirs, &endpoint, Some(&table)),
+            &env_for(&theirs, &endpoint, Some(&table), None),
+            None,
             post_event.clone(),
         );
         let (acknowledged, _) = concurrent_posts(&subject, 100, 10).await?;
@@ -463,7 +688,14 @@ async fn run(options: &Options) -> Result<(), String> {
         });
     }
 
-    let results = Results::new(options.cold, options.warm, measurements, cost, lost);
+    let results = Results::new(
+        options.cold,
+        options.warm,
+        measurements,
+        warm_up,
+        cost,
+        lost,
+    );
     let table = results.markdown();
     println!("{table}");
     let write = |name: &str, contents: &str| {
@@ -487,7 +719,7 @@ async fn run(options: &Options) -> Result<(), String> {
 /// `POST /post` latency and DynamoDB usage per post, with `existing` posts in the table.
 async fn cost_point(
     subject: &Subject,
-    proxy: &CapacityProxy,
+    proxy: &RecordingProxy,
     existing: u64,
 ) -> Result<CostPoint, String> {
     const POSTS: usize = 20;
@@ -500,7 +732,7 @@ async fn cost_point(
         let invocation = subject.invoke(&sandbox).await?;
         latencies.push(invocation.duration.as_secs_f64() * 1_000.0);
     }
-    let usage = proxy.take();
+    let usage = proxy.take().usage;
     sandbox.stop().await;
     Ok(CostPoint {
         runtime: subject.runtime,

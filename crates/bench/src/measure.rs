@@ -1,5 +1,5 @@
-//! Running one function implementation through the Lambda Runtime API emulator: fresh processes
-//! for cold starts, one warm process for latency and memory.
+//! Running function implementations through the Lambda Runtime API emulator: fresh processes
+//! for cold starts, one warm process each for latency, own time and memory.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,13 +7,18 @@ use std::time::Duration;
 use notes_devkit::runtime_api::{Invocation, LambdaSandbox, Outcome};
 use serde_json::Value;
 
+use crate::proxy::{RecordingProxy, Usage};
+
 /// One implementation of one function, ready to be started.
 #[derive(Debug, Clone)]
 pub(crate) struct Subject {
-    /// `list`, `createUpdate`, `post`, `authorizer`, `hello`.
+    /// `list`, `createUpdate`, `post`, `dictate`, `authorizer`, `hello`.
     pub(crate) function: &'static str,
     /// `Rust`, `Python`, `Node`.
     pub(crate) runtime: &'static str,
+    /// What sets this subject apart from another of the same function and runtime (the
+    /// DynamoDB connection opened at init or not); empty for most.
+    pub(crate) variant: &'static str,
     pub(crate) program: PathBuf,
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
@@ -25,7 +30,11 @@ pub(crate) struct Subject {
 
 impl Subject {
     pub(crate) fn label(&self) -> String {
-        format!("{} ({})", self.function, self.runtime)
+        if self.variant.is_empty() {
+            format!("{} ({})", self.function, self.runtime)
+        } else {
+            format!("{} ({}, {})", self.function, self.runtime, self.variant)
+        }
     }
 
     pub(crate) async fn start(&self) -> Result<LambdaSandbox, String> {
@@ -54,20 +63,46 @@ impl Subject {
     }
 }
 
-/// What one subject measured.
-#[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct Measurement {
-    pub(crate) function: &'static str,
-    pub(crate) runtime: &'static str,
-    /// Spawn to first result posted, per fresh process, in ms.
+/// Cold starts of one subject: one sample per fresh process.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct ColdSamples {
+    /// Spawn to first result posted, in ms: init plus the first invocation.
     pub(crate) cold_start_ms: Vec<f64>,
-    /// Spawn to first `GET /next`, per fresh process, in ms.
+    /// Spawn to first `GET /next`, in ms.
     pub(crate) init_ms: Vec<f64>,
-    /// Handler durations of the warm process (event handed out to result posted), in ms.
-    pub(crate) warm_ms: Vec<f64>,
+    /// The first invocation's handler duration (event handed out to result posted), in ms.
+    pub(crate) first_invocation_ms: Vec<f64>,
+}
+
+/// Warm invocations of one subject, one process.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct WarmSamples {
+    /// Handler durations (event handed out to result posted), in ms.
+    pub(crate) duration_ms: Vec<f64>,
+    /// Of each, the time spent behind the recording proxies (DynamoDB, S3, Polly), in ms.
+    pub(crate) services_ms: Vec<f64>,
+    /// DynamoDB calls and capacity over all of them.
+    pub(crate) usage: Usage,
     pub(crate) peak_rss_kib: Option<u64>,
-    pub(crate) binary_bytes: Option<u64>,
-    pub(crate) zip_bytes: Option<u64>,
+}
+
+impl WarmSamples {
+    /// The function's own time per invocation: its duration less the time behind the proxies.
+    pub(crate) fn own_ms(&self) -> Vec<f64> {
+        self.duration_ms
+            .iter()
+            .zip(&self.services_ms)
+            .map(|(duration, services)| (duration - services).max(0.0))
+            .collect()
+    }
+
+    /// Each duration as Lambda bills it: rounded up to the next millisecond.
+    pub(crate) fn billed_ms(&self) -> Vec<f64> {
+        self.duration_ms
+            .iter()
+            .map(|ms| ms.ceil().max(1.0))
+            .collect()
+    }
 }
 
 /// Whether an invocation succeeded: a 2xx proxy response, or an authorizer's policy.
@@ -87,51 +122,49 @@ fn ms(duration: Duration) -> f64 {
 
 /// Warm invocations run in blocks of this many per subject: long enough for a process to be
 /// warm as a busy sandbox is (one invocation after another), short enough to interleave.
-const WARM_BLOCK: usize = 30;
+const WARM_BLOCK: usize = 50;
 
-/// Measures every subject, interleaved: cold start round `i` of every subject before round
-/// `i + 1` of any, then warm invocations in blocks, each subject's block in turn. Whatever the
-/// shared DynamoDB Local does meanwhile (a garbage collection, a late JIT compilation) lands on
-/// all implementations alike instead of on whichever happened to be measured at that moment.
-pub(crate) async fn measure_all(
-    subjects: &[Subject],
-    cold_runs: usize,
-    warm_runs: usize,
-) -> Result<Vec<Measurement>, String> {
-    let mut measurements: Vec<Measurement> = subjects
-        .iter()
-        .map(|subject| Measurement {
-            function: subject.function,
-            runtime: subject.runtime,
-            cold_start_ms: Vec::with_capacity(cold_runs),
-            init_ms: Vec::with_capacity(cold_runs),
-            warm_ms: Vec::with_capacity(warm_runs),
-            peak_rss_kib: None,
-            binary_bytes: subject.binary_bytes,
-            zip_bytes: subject.zip_bytes,
-        })
-        .collect();
-
+/// Cold starts of every subject, interleaved: round `i` of every subject before round `i + 1`
+/// of any, so that whatever the shared machine does meanwhile lands on all alike.
+pub(crate) async fn measure_cold(
+    subjects: &[&Subject],
+    runs: usize,
+) -> Result<Vec<ColdSamples>, String> {
+    let mut samples = vec![ColdSamples::default(); subjects.len()];
     eprintln!(
-        "cold starts: {cold_runs} rounds over {} subjects",
+        "cold starts: {runs} rounds over {} subjects",
         subjects.len()
     );
-    for _ in 0..cold_runs {
-        for (subject, measurement) in subjects.iter().zip(&mut measurements) {
+    for _ in 0..runs {
+        for (subject, samples) in subjects.iter().zip(&mut samples) {
             let sandbox = subject.start().await?;
-            subject.invoke(&sandbox).await?;
-            measurement
+            let first = subject.invoke(&sandbox).await?;
+            samples
                 .cold_start_ms
                 .push(sandbox.cold_start().map(ms).unwrap_or_default());
-            measurement
+            samples
                 .init_ms
                 .push(sandbox.init_duration().map(ms).unwrap_or_default());
+            samples.first_invocation_ms.push(ms(first.duration));
             sandbox.stop().await;
         }
     }
+    Ok(samples)
+}
 
+/// Warm invocations of every subject, one process each, in blocks taken in turn: whatever the
+/// shared DynamoDB Local does meanwhile (a garbage collection, a late JIT compilation) lands on
+/// all implementations alike instead of on whichever happened to be measured at that moment.
+/// One invocation runs at a time, so what the `proxies` recorded meanwhile is that
+/// invocation's.
+pub(crate) async fn measure_warm(
+    subjects: &[&Subject],
+    runs: usize,
+    proxies: &[&RecordingProxy],
+) -> Result<Vec<WarmSamples>, String> {
+    let mut samples = vec![WarmSamples::default(); subjects.len()];
     eprintln!(
-        "warm invocations: {warm_runs} per subject, in blocks of {WARM_BLOCK}, over {} subjects",
+        "warm invocations: {runs} per subject, in blocks of {WARM_BLOCK}, over {} subjects",
         subjects.len()
     );
     let mut sandboxes = Vec::with_capacity(subjects.len());
@@ -143,24 +176,41 @@ pub(crate) async fn measure_all(
         }
         sandboxes.push(sandbox);
     }
+    for proxy in proxies {
+        proxy.take();
+    }
     let mut done = 0;
-    while done < warm_runs {
-        let block = WARM_BLOCK.min(warm_runs - done);
-        for ((subject, sandbox), measurement) in
-            subjects.iter().zip(&sandboxes).zip(&mut measurements)
-        {
+    while done < runs {
+        let block = WARM_BLOCK.min(runs - done);
+        for ((subject, sandbox), samples) in subjects.iter().zip(&sandboxes).zip(&mut samples) {
             for _ in 0..block {
                 let invocation = subject.invoke(sandbox).await?;
-                measurement.warm_ms.push(ms(invocation.duration));
+                let mut services = Duration::ZERO;
+                for proxy in proxies {
+                    let recorded = proxy.take();
+                    services += recorded.busy;
+                    samples.usage.add(&recorded.usage);
+                }
+                samples.duration_ms.push(ms(invocation.duration));
+                samples.services_ms.push(ms(services));
             }
         }
         done += block;
     }
-    for (sandbox, measurement) in sandboxes.into_iter().zip(&mut measurements) {
-        measurement.peak_rss_kib = sandbox.peak_rss_kib();
+    for (sandbox, samples) in sandboxes.into_iter().zip(&mut samples) {
+        samples.peak_rss_kib = sandbox.peak_rss_kib();
         sandbox.stop().await;
     }
-    Ok(measurements)
+    Ok(samples)
+}
+
+/// The mean of `samples`; 0 for none.
+pub(crate) fn mean(samples: &[f64]) -> f64 {
+    if samples.is_empty() {
+        0.0
+    } else {
+        samples.iter().sum::<f64>() / samples.len() as f64
+    }
 }
 
 /// The `p`-th percentile (0–100) by nearest rank; 0 for no samples.

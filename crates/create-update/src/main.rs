@@ -1,6 +1,6 @@
 //! Lambda entry point of `createUpdate`: config and the DynamoDB client are built once, at init.
 
-use notes_dynamodb::{DynamoIdempotency, DynamoNotes};
+use notes_dynamodb::{DynamoIdempotency, DynamoNotes, WarmUpCall};
 use notes_http::Idempotency;
 
 // One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
@@ -9,6 +9,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     notes_http::init_tracing();
     let config = create_update::Config::from_env()?;
     let client = notes_dynamodb::client_from_env().await;
+    // Its role reads the idempotency table only.
+    notes_dynamodb::open_connection_at_init(
+        &client,
+        &config.idempotency_table,
+        WarmUpCall::GetItem,
+    )
+    .await?;
     let idempotency = Idempotency::new(
         DynamoIdempotency::new(client.clone(), config.idempotency_table),
         config.idempotency_window,

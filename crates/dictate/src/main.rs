@@ -2,7 +2,7 @@
 //! configuration, one HTTP client) are built once, at init.
 
 use dictate::{DICTATION_DEADLINE, Dictation};
-use notes_dynamodb::DynamoNotes;
+use notes_dynamodb::{DynamoNotes, WarmUpCall};
 
 // One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
 #[tokio::main(flavor = "current_thread")]
@@ -10,8 +10,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     notes_http::init_tracing();
     let config = dictate::Config::from_env()?;
     let sdk = notes_dynamodb::sdk_config_from_env(&["DYNAMODB", "POLLY", "S3"]).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    notes_dynamodb::open_connection_at_init(&dynamodb, &config.notes_table, WarmUpCall::GetItem)
+        .await?;
     let service = Dictation {
-        notes: DynamoNotes::new(aws_sdk_dynamodb::Client::new(&sdk), config.notes_table),
+        notes: DynamoNotes::new(dynamodb, config.notes_table),
         speech: dictate::polly::PollySynthesizer::new(&sdk),
         audio: dictate::s3::S3Audio::new(&sdk, config.audio_bucket, config.s3_force_path_style),
         url_ttl: config.url_ttl,

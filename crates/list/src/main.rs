@@ -1,12 +1,15 @@
 //! Lambda entry point of `list`: config and the DynamoDB client are built once, at init.
 
-use notes_dynamodb::DynamoNotes;
+use notes_dynamodb::{DynamoNotes, WarmUpCall};
 
 // One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     notes_http::init_tracing();
     let config = list::Config::from_env()?;
-    let store = DynamoNotes::new(notes_dynamodb::client_from_env().await, config.notes_table);
+    let client = notes_dynamodb::client_from_env().await;
+    notes_dynamodb::open_connection_at_init(&client, &config.notes_table, WarmUpCall::GetItem)
+        .await?;
+    let store = DynamoNotes::new(client, config.notes_table);
     notes_http::run(|request| list::handle(&store, request)).await
 }

@@ -9,6 +9,7 @@ mod error;
 mod idempotency;
 mod notes;
 mod posts;
+mod warm_up;
 
 pub use client::{
     CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, client_from_env,
@@ -17,3 +18,7 @@ pub use client::{
 pub use idempotency::DynamoIdempotency;
 pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes};
 pub use posts::DynamoPosts;
+pub use warm_up::{
+    CONNECT_AT_INIT_DEFAULT, CONNECT_AT_INIT_VARIABLE, InvalidConnectAtInit, WarmUpCall,
+    connect_at_init_from_env, open_connection_at_init,
+};

@@ -1,6 +1,6 @@
 //! Lambda entry point of `post`: config and the DynamoDB client are built once, at init.
 
-use notes_dynamodb::{DynamoIdempotency, DynamoPosts};
+use notes_dynamodb::{DynamoIdempotency, DynamoPosts, WarmUpCall};
 use notes_http::Idempotency;
 
 // One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
@@ -9,6 +9,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     notes_http::init_tracing();
     let config = post::Config::from_env()?;
     let client = notes_dynamodb::client_from_env().await;
+    notes_dynamodb::open_connection_at_init(&client, &config.posts_table, WarmUpCall::GetItem)
+        .await?;
     let idempotency = Idempotency::new(
         DynamoIdempotency::new(client.clone(), config.idempotency_table),
         config.idempotency_window,

@@ -9,6 +9,7 @@
 )]
 
 mod attack_matrix;
+mod init_fetch;
 mod runtime;
 
 use std::time::Duration;

@@ -1,0 +1,108 @@
+//! Opening the DynamoDB connection during init (`DYNAMODB_CONNECT_AT_INIT`), so that the TCP and
+//! TLS handshakes and the SDK's first-call work (credentials, endpoint rules, signing) are paid
+//! before the first request rather than by it.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// The variable that turns the warm-up on (`true`) or off (`false`); unset means
+/// [`CONNECT_AT_INIT_DEFAULT`].
+pub const CONNECT_AT_INIT_VARIABLE: &str = "DYNAMODB_CONNECT_AT_INIT";
+
+/// Off unless asked for. `make bench` measures both ways, over TLS to a DynamoDB endpoint on
+/// loopback: the warm-up moves the handshake from the first invocation into init but adds a
+/// round trip of its own, and since Lambda hands an on-demand sandbox its first event as soon as
+/// init ends, nothing overlaps with it and the cold start as the caller sees it (init plus
+/// first invocation) does not get shorter (README, Benchmarks). Where init happens before any
+/// request is waiting (provisioned concurrency), `true` takes the handshake out of the first
+/// request's latency.
+pub const CONNECT_AT_INIT_DEFAULT: bool = false;
+
+/// An operation the function's role already allows, used to open the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmUpCall {
+    GetItem,
+    /// For a function whose role allows no read (`delete`).
+    DeleteItem,
+}
+
+/// `DYNAMODB_CONNECT_AT_INIT` is neither `true` nor `false`.
+#[derive(Debug, thiserror::Error)]
+#[error("{CONNECT_AT_INIT_VARIABLE} must be true or false, not {0:?}")]
+pub struct InvalidConnectAtInit(String);
+
+/// Whether to open the connection at init, from `DYNAMODB_CONNECT_AT_INIT` (read once, at init).
+pub fn connect_at_init_from_env() -> Result<bool, InvalidConnectAtInit> {
+    parse_connect_at_init(std::env::var(CONNECT_AT_INIT_VARIABLE).ok().as_deref())
+}
+
+fn parse_connect_at_init(value: Option<&str>) -> Result<bool, InvalidConnectAtInit> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(CONNECT_AT_INIT_DEFAULT),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(InvalidConnectAtInit(other.to_owned())),
+    }
+}
+
+/// When `DYNAMODB_CONNECT_AT_INIT` is on, sends one request on `table` that DynamoDB refuses
+/// before it reads or writes anything: `call` with a key that matches no table's key schema (a
+/// `ValidationException`, no capacity consumed, no item touched). The connection it opened
+/// stays in the client's pool for the first invocation. Its outcome is irrelevant, and a failure
+/// (DynamoDB unreachable) is left for the first real request to report.
+pub async fn open_connection_at_init(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    call: WarmUpCall,
+) -> Result<(), InvalidConnectAtInit> {
+    if !connect_at_init_from_env()? {
+        return Ok(());
+    }
+    let key = ("connection-warm-up", AttributeValue::S("-".into()));
+    let outcome = match call {
+        WarmUpCall::GetItem => client
+            .get_item()
+            .table_name(table)
+            .key(key.0, key.1)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| error.to_string()),
+        WarmUpCall::DeleteItem => client
+            .delete_item()
+            .table_name(table)
+            .key(key.0, key.1)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| error.to_string()),
+    };
+    tracing::debug!(
+        refused = outcome.is_err(),
+        "DynamoDB connection opened at init"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_setting_is_true_false_or_the_default() {
+        let cases = [
+            (None, Some(CONNECT_AT_INIT_DEFAULT), "unset"),
+            (Some(" "), Some(CONNECT_AT_INIT_DEFAULT), "blank"),
+            (Some("true"), Some(true), "true"),
+            (Some("false"), Some(false), "false"),
+            (Some("yes"), None, "anything else is refused at init"),
+            (
+                Some("TRUE"),
+                None,
+                "spelled as the template spells booleans",
+            ),
+        ];
+        for (value, expected, message) in cases {
+            assert_eq!(parse_connect_at_init(value).ok(), expected, "{message}");
+        }
+    }
+}
