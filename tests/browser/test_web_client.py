@@ -432,7 +432,7 @@ def test_an_expired_token_is_refreshed_and_the_action_succeeds(browser, web_url,
     page.context.close()
 
 
-def test_a_401_refreshes_once_and_retries(browser, web_url, api_url, cognito, pool):
+def test_a_401_refreshes_once_and_retries(browser, web_url, api_url, cognito, pool, screenshot_dir):
     """API Gateway refuses a token the page still thinks valid (revoked keys, a skewed clock): the
     page refreshes the session once and sends the request again."""
     username = unique("retry")
@@ -461,6 +461,7 @@ def test_a_401_refreshes_once_and_retries(browser, web_url, api_url, cognito, po
     expect(page.get_by_role("alert")).not_to_contain_text(SESSION_ENDED)
     token = id_token(cognito, pool, username)
     assert [n["Note"] for n in all_notes(api_url, token)] == ["sent twice, stored once"]
+    shot(page, screenshot_dir, "retry-01-after-401")
     page.context.close()
 
 
@@ -519,7 +520,7 @@ def test_the_api_down_is_a_clear_message_and_the_page_recovers(browser, web_url,
     page.context.close()
 
 
-def test_a_page_on_an_origin_the_api_does_not_allow_says_so_clearly(browser, web_url, cognito, pool):
+def test_a_page_on_an_origin_the_api_does_not_allow_says_so_clearly(browser, web_url, cognito, pool, screenshot_dir):
     """The same page from http://localhost:PORT, an origin `make dev` was not told to allow: the
     browser withholds every answer (CORS), which the page reports as a connection problem rather
     than as a wrong password or an expired session."""
@@ -530,6 +531,7 @@ def test_a_page_on_an_origin_the_api_does_not_allow_says_so_clearly(browser, web
     sign_in(page, username)
     expect(page.get_by_role("alert")).to_contain_text(CANNOT_REACH)
     expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    shot(page, screenshot_dir, "cors-01-refused")
     page.context.close()
 
 
@@ -581,7 +583,7 @@ def test_errors_people_understand(browser, web_url, api_url, cognito, pool, scre
     page.context.close()
 
 
-def test_a_retried_create_after_a_lost_answer_stores_one_note(browser, web_url, api_url, cognito, pool):
+def test_a_retried_create_after_a_lost_answer_stores_one_note(browser, web_url, api_url, cognito, pool, screenshot_dir):
     """The request reaches the API and the note is stored, but the answer never reaches the page:
     the user's second click resends it with the same Idempotency-Key and gets the first answer."""
     username = unique("lost")
@@ -609,6 +611,7 @@ def test_a_retried_create_after_a_lost_answer_stores_one_note(browser, web_url, 
     assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
     token = id_token(cognito, pool, username)
     assert [n["Note"] for n in all_notes(api_url, token)] == ["stored once"]
+    shot(page, screenshot_dir, "lost-answer-01-one-note")
     page.context.close()
 
 
