@@ -127,6 +127,15 @@ def all_notes(api_url, token):
     return notes
 
 
+def signed_in_page(browser, web_url, cognito, pool, prefix):
+    """A new user (signed up and confirmed through the pool) signed in on a fresh page."""
+    username = unique(prefix)
+    create_user(cognito, pool, username)
+    page = new_page(browser, web_url)
+    sign_in(page, username)
+    return page, username
+
+
 def sign_in(page, username, password=PASSWORD):
     form = page.get_by_role("form", name="Sign in")
     expect(form).to_be_visible()
@@ -330,10 +339,7 @@ def test_a_new_user_s_whole_journey(browser, web_url, api_url, cognito, pool, sc
 
 
 def test_two_tabs_editing_one_note_meet_the_conflict_view(browser, web_url, api_url, cognito, pool, screenshot_dir):
-    username = unique("tabs")
-    create_user(cognito, pool, username)
-    tab_a = new_page(browser, web_url)
-    sign_in(tab_a, username)
+    tab_a, username = signed_in_page(browser, web_url, cognito, pool, "tabs")
     add_note(tab_a, "the original text")
     # A second tab of the same browser: it shares the session the library keeps.
     tab_b = tab_a.context.new_page()
@@ -385,10 +391,7 @@ def test_two_tabs_editing_one_note_meet_the_conflict_view(browser, web_url, api_
 
 
 def test_markup_in_notes_and_posts_is_shown_as_text(browser, web_url, cognito, pool, screenshot_dir):
-    username = unique("markup")
-    create_user(cognito, pool, username)
-    page = new_page(browser, web_url)
-    sign_in(page, username)
+    page, username = signed_in_page(browser, web_url, cognito, pool, "markup")
     hostile_note = "<img src=x onerror=alert(1)>"
     add_note(page, hostile_note)
     expect(note_item(page, hostile_note)).to_contain_text(hostile_note)
@@ -435,10 +438,7 @@ def test_an_expired_token_is_refreshed_and_the_action_succeeds(browser, web_url,
 def test_a_401_refreshes_once_and_retries(browser, web_url, api_url, cognito, pool, screenshot_dir):
     """API Gateway refuses a token the page still thinks valid (revoked keys, a skewed clock): the
     page refreshes the session once and sends the request again."""
-    username = unique("retry")
-    create_user(cognito, pool, username)
-    page = new_page(browser, web_url)
-    sign_in(page, username)
+    page, username = signed_in_page(browser, web_url, cognito, pool, "retry")
     refreshes = cognito_calls(page, "InitiateAuth")
     refused = []
 
@@ -485,10 +485,7 @@ def test_a_revoked_refresh_token_returns_to_sign_in(browser, web_url, cognito, p
 
 
 def test_the_api_down_is_a_clear_message_and_the_page_recovers(browser, web_url, api_url, cognito, pool, screenshot_dir):
-    username = unique("down")
-    create_user(cognito, pool, username)
-    page = new_page(browser, web_url)
-    sign_in(page, username)
+    page, username = signed_in_page(browser, web_url, cognito, pool, "down")
     add_note(page, "written before the outage")
 
     # The API stops answering: every connection to it is refused (Cognito stays up).
@@ -586,10 +583,7 @@ def test_errors_people_understand(browser, web_url, api_url, cognito, pool, scre
 def test_a_retried_create_after_a_lost_answer_stores_one_note(browser, web_url, api_url, cognito, pool, screenshot_dir):
     """The request reaches the API and the note is stored, but the answer never reaches the page:
     the user's second click resends it with the same Idempotency-Key and gets the first answer."""
-    username = unique("lost")
-    create_user(cognito, pool, username)
-    page = new_page(browser, web_url)
-    sign_in(page, username)
+    page, username = signed_in_page(browser, web_url, cognito, pool, "lost")
     keys = []
 
     def lose_first_answer(route):
