@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { appendUniquePosts, createBoardStore } from "../../web/js/board.js";
+import { createBoardStore } from "../../web/js/board.js";
+import { appendUnique, pageArray } from "../../web/js/pages.js";
 import { errorFromStatus } from "../../web/js/errors.js";
-import { appendUnique, createNotesStore, isSearch, matches } from "../../web/js/notes.js";
+import { createNotesStore, isSearch, matches } from "../../web/js/notes.js";
 
 /** A fake api: `handler(method, url, options)` answers each request; every request is recorded. */
 function fakeApi(handler) {
@@ -26,12 +27,22 @@ const note = (id, text, version = 1) => ({ NoteId: id, Note: text, Version: vers
 describe("pure helpers", () => {
   test("appendUnique skips notes already listed (by NoteId), keeps order", () => {
     assert.deepEqual(
-      appendUnique([note("3", "c"), note("2", "b")], [note("2", "b"), note("1", "a")]).map((n) => n.NoteId),
+      appendUnique([note("3", "c"), note("2", "b")], [note("2", "b"), note("1", "a")], (n) => n.NoteId).map((n) => n.NoteId),
       ["3", "2", "1"],
     );
   });
-  test("appendUniquePosts skips posts already listed (by id)", () => {
-    assert.deepEqual(appendUniquePosts([{ id: 2 }], [{ id: 2 }, { id: 1 }, { id: 1 }]).map((p) => p.id), [2, 1]);
+  test("appendUnique skips posts already listed and repeats within the page (by id)", () => {
+    assert.deepEqual(appendUnique([{ id: 2 }], [{ id: 2 }, { id: 1 }, { id: 1 }], (p) => p.id).map((p) => p.id), [2, 1]);
+  });
+  test("pageArray keeps a bare array and drops anything else", () => {
+    for (const [data, want, why] of [
+      [[1, 2], [1, 2], "an array"],
+      [null, [], "no body"],
+      [{ items: [1] }, [], "an object"],
+      ["[1]", [], "a string"],
+    ]) {
+      assert.deepEqual(pageArray(data), want, why);
+    }
   });
   const searches = [
     { text: "", want: false, why: "empty" },
@@ -187,5 +198,30 @@ describe("board store", () => {
     assert.deepEqual(api.calls.slice(1).map((c) => c.options.headers["Idempotency-Key"]), ["k1", "k2"]);
     assert.deepEqual(api.calls[1].options.body, { title: "Hi", contents: "there" });
     assert.deepEqual(board.state.posts.map((p) => p.id), [3, 2, 1]);
+  });
+
+  test("more appends the Link page without repeats; an answer overtaken by a reload is dropped", async () => {
+    const post = (id) => ({ id, title: `t${id}`, contents: "c", author: "bob", createdAt: "2026-12-03T07:00:00.000Z" });
+    let releaseSlow;
+    const slow = new Promise((resolve) => (releaseSlow = resolve));
+    const api = fakeApi((m, url, options, n) => {
+      if (n === 1) return page([post(3), post(2)], "http://x/post?next=a");
+      if (n === 2) return page([post(2), post(1)]);
+      if (n === 3) return slow.then(() => page([post(9)], "http://x/post?next=old"));
+      return page([post(4), post(3)]);
+    });
+    const board = createBoardStore(api, { newKey: keys() });
+    await board.load();
+    assert.equal(await board.more(), true);
+    assert.equal(api.calls[1].url, "http://x/post?next=a", "the Link URL as given");
+    assert.deepEqual(board.state.posts.map((p) => p.id), [3, 2, 1]);
+    assert.equal(board.state.next, null, "no Link: the last page");
+
+    const overtaken = board.load();
+    assert.equal(await board.load(), true);
+    releaseSlow();
+    assert.equal(await overtaken, false, "the earlier load's answer is dropped");
+    assert.deepEqual(board.state.posts.map((p) => p.id), [4, 3]);
+    assert.equal(board.state.next, null);
   });
 });

@@ -1,15 +1,11 @@
 // The board model: recent posts (newest first), the next page, and new posts (each submission
 // with its own Idempotency-Key). Renders nothing.
 
+import { latestOnly } from "./debounce.js";
 import { createSubmission } from "./idempotency.js";
+import { appendUnique, pageArray } from "./pages.js";
 
 export const POSTS_PAGE_SIZE = 20;
-
-/** `list` followed by the posts of `page` it does not hold yet (by id). */
-export function appendUniquePosts(list, page) {
-  const seen = new Set(list.map((p) => p.id));
-  return [...list, ...page.filter((p) => !seen.has(p.id) && seen.add(p.id))];
-}
 
 /**
  * @param {{request: Function}} api
@@ -18,14 +14,13 @@ export function appendUniquePosts(list, page) {
 export function createBoardStore(api, { newKey, onChange = () => {} }) {
   const state = { posts: [], next: null, loaded: false };
   const submission = createSubmission(newKey);
-  let generation = 0;
+  const tickets = latestOnly();
   const changed = () => onChange(state);
-  const pageArray = (data) => (Array.isArray(data) ? data : []);
 
   async function load() {
-    const mine = ++generation;
+    const ticket = tickets.next();
     const res = await api.request("GET", `/post?limit=${POSTS_PAGE_SIZE}`, { resource: "post" });
-    if (mine !== generation) return false;
+    if (!tickets.isCurrent(ticket)) return false;
     state.posts = pageArray(res.data);
     state.next = res.next;
     state.loaded = true;
@@ -35,10 +30,10 @@ export function createBoardStore(api, { newKey, onChange = () => {} }) {
 
   async function more() {
     if (state.next === null) return false;
-    const mine = ++generation;
+    const ticket = tickets.next();
     const res = await api.request("GET", state.next, { resource: "post" });
-    if (mine !== generation) return false;
-    state.posts = appendUniquePosts(state.posts, pageArray(res.data));
+    if (!tickets.isCurrent(ticket)) return false;
+    state.posts = appendUnique(state.posts, pageArray(res.data), (post) => post.id);
     state.next = res.next;
     changed();
     return true;

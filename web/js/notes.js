@@ -5,6 +5,7 @@
 import { ifMatchFor } from "./api.js";
 import { latestOnly } from "./debounce.js";
 import { createSubmission } from "./idempotency.js";
+import { appendUnique, pageArray } from "./pages.js";
 
 export const PAGE_SIZE = 20;
 
@@ -16,19 +17,6 @@ export const isSearch = (text) => typeof text === "string" && text.trim() !== ""
 /** Does a note match a search the way the service does (case-insensitive substring)? */
 export const matches = (note, text) =>
   !isSearch(text) || String(note.Note).toLowerCase().includes(text.toLowerCase());
-
-/** `list` followed by the notes of `page` it does not hold yet (by NoteId). */
-export function appendUnique(list, page) {
-  const seen = new Set(list.map((n) => n.NoteId));
-  const out = list.slice();
-  for (const note of page) {
-    if (!seen.has(note.NoteId)) {
-      seen.add(note.NoteId);
-      out.push(note);
-    }
-  }
-  return out;
-}
 
 /**
  * @param {{request: Function}} api
@@ -46,7 +34,6 @@ export function createNotesStore(api, { newKey, onChange = () => {} }) {
   const drop = (id) => {
     state.notes = state.notes.filter((n) => n.NoteId !== id);
   };
-  const pageArray = (data) => (Array.isArray(data) ? data : []);
 
   /** Loads the first page of the list or of a search. Resolves false when a later load won. */
   async function load(query = state.query) {
@@ -89,7 +76,7 @@ export function createNotesStore(api, { newKey, onChange = () => {} }) {
       throw err;
     }
     if (!tickets.isCurrent(ticket)) return false;
-    state.notes = appendUnique(state.notes, pageArray(res.data));
+    state.notes = appendUnique(state.notes, pageArray(res.data), (note) => note.NoteId);
     state.next = res.next;
     changed();
     return true;
