@@ -11,6 +11,8 @@ INVOKE_PORT ?= 9000
 # The local Cognito (moto) of `make dev`, and the file where it writes the pool's ids.
 COGNITO_PORT ?= 9229
 COGNITO_ENV ?= .local/cognito.env
+# Where `make dev` keeps the local pool's users (passwords, subs, groups) across restarts.
+COGNITO_USERS ?= .local/cognito/users.json
 # The local Polly of `make dev` (espeak-ng + lame behind Polly's SynthesizeSpeech API).
 POLLY_PORT ?= 9230
 # The web client of `make dev`: its port (its own origin, one of the default allowed origins) and
@@ -34,7 +36,17 @@ EVENT ?= events/list-notes.json
 # S3, the local Polly): `make watch` runs the functions with exactly that environment.
 FUNCTIONS_ENV ?= .local/functions.env
 
-.PHONY: help dev setup test dynamodb watch invoke build deploy token fuzz authorize drills bench \
+# Every binary the dev commands run (notes-dev and the functions) comes from one cargo command,
+# the same the tests build with (crates/notes-devkit/src/binaries.rs, DEV_BUILD_ARGS): one set of
+# features, so nothing is compiled twice. make runs it only when a source is newer than the last
+# build (then with cargo's progress in the terminal); otherwise `make token` starts at once.
+DEV_BUILD = cargo build --workspace --exclude notes-bench --bins --all-features
+DEV_BIN_DIR := $(or $(CARGO_TARGET_DIR),target)/debug
+NOTES_DEV := $(DEV_BIN_DIR)/notes-dev
+DEV_STAMP := $(DEV_BIN_DIR)/.dev-binaries
+DEV_SOURCES := Cargo.toml Cargo.lock $(shell find crates -name '*.rs' -o -name Cargo.toml -o -name build.rs 2>/dev/null)
+
+.PHONY: help dev dev-binaries setup test dynamodb watch invoke build deploy token fuzz authorize drills bench \
 	web-config web-dist screenshots \
 	build-AuthorizerFunction build-ListFunction build-CreateUpdateFunction build-DeleteFunction build-PostFunction \
 	build-DictateFunction
@@ -42,12 +54,20 @@ FUNCTIONS_ENV ?= .local/functions.env
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-dev: setup ## Run the web client on 127.0.0.1:WEB_PORT and the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (API=http, IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
-	@cargo run --quiet -p notes-devkit --bin notes-dev -- dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
+dev: setup $(DEV_STAMP) ## Run the web client on 127.0.0.1:WEB_PORT and the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (API=http, IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
+	@exec $(NOTES_DEV) dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
 		--cognito-port $(COGNITO_PORT) --polly-port $(POLLY_PORT) --cognito-env '$(COGNITO_ENV)' \
 		--web-port $(WEB_PORT) --web-config '$(DEV_WEB_CONFIG)' \
 		--functions-env '$(FUNCTIONS_ENV)' --api $(API) \
-		$(if $(IN_MEMORY),--in-memory,--data-dir $(DYNAMODB_DATA)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
+		$(if $(IN_MEMORY),--in-memory,--data-dir '$(DYNAMODB_DATA)' --users-file '$(COGNITO_USERS)') $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
+
+dev-binaries: $(DEV_STAMP) ## Build what the dev commands run (notes-dev and the functions), if a source changed
+	@:
+
+$(DEV_STAMP): $(DEV_SOURCES)
+	@echo "==> building the dev binaries (notes-dev and the functions): $(DEV_BUILD)" >&2
+	@$(DEV_BUILD)
+	@touch '$@'
 
 setup: ## Install the development tools (.venv, node_modules, rustup components)
 	@scripts/setup.sh
@@ -55,15 +75,15 @@ setup: ## Install the development tools (.venv, node_modules, rustup components)
 test: ## Run every check and test (what CI runs)
 	@scripts/test.sh
 
-dynamodb: setup ## Start DynamoDB Local on DYNAMODB_PORT with the template's tables (data in DYNAMODB_DATA)
-	@cargo run --quiet -p notes-devkit --bin notes-dev -- dynamodb --port $(DYNAMODB_PORT) --data-dir $(DYNAMODB_DATA)
+dynamodb: setup $(DEV_STAMP) ## Start DynamoDB Local on DYNAMODB_PORT with the template's tables (data in DYNAMODB_DATA)
+	@exec $(NOTES_DEV) dynamodb --port $(DYNAMODB_PORT) --data-dir '$(DYNAMODB_DATA)' 
 
 watch: setup ## Serve the functions on the Lambda Runtime API (cargo lambda watch, port INVOKE_PORT) with make dev's services
 	@test -s '$(FUNCTIONS_ENV)' || { echo "make watch runs the functions against make dev's services: start make dev first (it writes $(FUNCTIONS_ENV))" >&2; exit 1; }
 	@cargo lambda watch --invoke-port $(INVOKE_PORT) --env-file '$(FUNCTIONS_ENV)'
 
 invoke: ## Invoke function FN with the fixture EVENT through `make watch` (e.g. FN=createUpdate EVENT=events/create-note.json)
-	@cargo lambda invoke $(FN) --invoke-port $(INVOKE_PORT) --data-file $(EVENT)
+	@scripts/invoke.sh '$(FN)' $(INVOKE_PORT) --data-file '$(EVENT)'
 
 build: setup ## cargo lambda build --release (ARCHITECTURE=arm64 adds --arm64): target/lambda/<function>/bootstrap
 	@$(LAMBDA_BUILD)
@@ -85,8 +105,8 @@ build-DeleteFunction: ; $(call sam_artifact,delete)
 build-PostFunction: ; $(call sam_artifact,post)
 build-DictateFunction: ; $(call sam_artifact,dictate)
 
-token: ## Print an ID token of make dev's user pool (user created if new): make token USER=alice [GROUPS=a,b] [ACCESS=1]
-	@cargo run --quiet -p notes-devkit --bin notes-dev -- token --pool '$(COGNITO_ENV)' --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
+token: $(DEV_STAMP) ## Print an ID token of make dev's user pool (user created if new): make token USER=alice [GROUPS=a,b] [ACCESS=1]
+	@$(NOTES_DEV) token --pool '$(COGNITO_ENV)' --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
 
 web-config: setup ## Write web/config.js for a deployed stack from its outputs: make web-config [STACK=name] [API=http] [API_KEY=...] [OUTPUTS=saved-describe-stacks.json]
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- web-config \
@@ -116,5 +136,6 @@ fuzz: ## Fuzz every cargo-fuzz target for FUZZ_SECONDS (default 60) each
 
 METHOD_ARN := arn:aws:execute-api:us-east-1:123456789012:abcdef123/Prod/GET/notes
 
-authorize: ## Invoke the authorizer (through make watch) with a fresh token of make dev's pool for USER
-	@cargo lambda invoke authorizer --invoke-port $(INVOKE_PORT) --data-ascii "{\"type\":\"TOKEN\",\"authorizationToken\":\"Bearer $$(cargo run --quiet -p notes-devkit --bin notes-dev -- token --pool '$(COGNITO_ENV)' --user '$(USER)')\",\"methodArn\":\"$(METHOD_ARN)\"}"
+authorize: $(DEV_STAMP) ## Invoke the authorizer (through make watch) with a fresh token of make dev's pool for USER
+	@token=$$($(NOTES_DEV) token --pool '$(COGNITO_ENV)' --user '$(USER)') && \
+		scripts/invoke.sh authorizer $(INVOKE_PORT) --data-ascii "{\"type\":\"TOKEN\",\"authorizationToken\":\"Bearer $$token\",\"methodArn\":\"$(METHOD_ARN)\"}"

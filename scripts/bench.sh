@@ -3,7 +3,7 @@
 # and the baselines under bench/baselines (Python 3.11 + boto3 with awslambdaric, Node 20 + AWS
 # SDK v3 with aws-lambda-ric, a hello-world lambda_runtime binary), runs crates/bench (plain HTTP
 # and TLS to the local services, own time apart from theirs, the bill), and puts the tables in the
-# README between the bench markers. A benchmark: it prints figures, it does not pass or fail on
+# docs/benchmarks.md between the bench markers. A benchmark: it prints figures, it does not pass or fail on
 # them (the targets are reported as met or not). Its figures are times: run it on an otherwise
 # idle machine.
 set -euo pipefail
@@ -62,17 +62,17 @@ unset SSL_CERT_FILE SSL_CERT_DIR AWS_CA_BUNDLE NODE_EXTRA_CA_CERTS REQUESTS_CA_B
 cargo build --quiet --release -p notes-bench
 target/release/notes-bench "$@"
 
-step "README"
+step "docs/benchmarks.md"
 python3 - <<'PY'
 import pathlib, re
-readme = pathlib.Path("README.md")
+readme = pathlib.Path("docs/benchmarks.md")
 table = pathlib.Path("bench/results/results.md").read_text().strip()
 text = readme.read_text()
 start, end = "<!-- bench:start -->", "<!-- bench:end -->"
 if start not in text or end not in text:
-    raise SystemExit("README.md lacks the bench markers")
+    raise SystemExit("docs/benchmarks.md lacks the bench markers")
 before, rest = text.split(start, 1)
 _, after = rest.split(end, 1)
 readme.write_text(f"{before}{start}\n{table}\n{end}{after}")
-print("README.md: results table updated")
+print("docs/benchmarks.md: results table updated")
 PY

@@ -20,7 +20,8 @@ step "web client: unit tests of its pure modules (node --test tests/web/)"
 node --test tests/web/
 
 step "starting one DynamoDB Local for the test run"
-cargo build --quiet -p notes-devkit --bin notes-dev
+# The dev binaries, built once with the command every dev target and test uses (DEV_BUILD).
+make --no-print-directory dev-binaries
 run_dir=$(mktemp -d)
 cleanup() {
   # Killing notes-dev closes java's lifeline, so DynamoDB Local stops with it.
@@ -63,6 +64,17 @@ scripts/package-check.sh
 
 step "fuzzing (bounded): make fuzz with FUZZ_SECONDS=${FUZZ_SECONDS:-30}"
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
+
+step "nothing unchanged is rebuilt: the dev build after every test compiles nothing"
+# Every test above built with the dev build's command and a shell's environment; a build here
+# that compiles means the next `make dev` or `make token` would compile too.
+rebuild=$(make --no-print-directory -B dev-binaries 2>&1)
+if grep -q "Compiling" <<<"$rebuild"; then
+  echo "the dev build compiled again after the tests (differing features or environment):" >&2
+  echo "$rebuild" >&2
+  exit 1
+fi
+echo "ok  make dev after make test compiles nothing" >&2
 
 step "all checks passed"
 # One closing line for the whole run (cargo prints one per test binary, the last being doc-tests).

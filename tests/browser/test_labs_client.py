@@ -16,6 +16,12 @@ another origin, against `make dev`: what it sends and what it expects, as its so
 A `fetch` the browser refuses for CORS rejects with a TypeError, which fails the test: passing
 means every response was readable cross-origin, as the browser checks it."""
 
+import base64
+import json
+import os
+import uuid
+
+
 # The client's calls, as it makes them (its `API` module), in the page's own JavaScript.
 LABS_CLIENT = r"""
 async ({api, token}) => {
@@ -162,3 +168,72 @@ def test_a_page_from_an_origin_not_allowed_cannot_read_the_api(browser, api_url,
     finally:
         page.close()
     assert outcome == "blocked: TypeError", outcome
+
+
+# The labs' sign-in form: amazon-cognito-identity-js's `authenticateUser`, whose default flow is
+# USER_SRP_AUTH (the password never leaves the page; the page proves it knows it). The library
+# is the one the project installs (node_modules), loaded into a page of another origin as the
+# labs' React bundle carries it.
+LABS_SIGN_IN = r"""
+async ({poolId, clientId, endpoint, username, password}) => {
+  const C = window.AmazonCognitoIdentity;
+  const pool = new C.CognitoUserPool({UserPoolId: poolId, ClientId: clientId, endpoint});
+  const user = new C.CognitoUser({Username: username, Pool: pool});
+  return await new Promise((resolve) => {
+    user.authenticateUser(new C.AuthenticationDetails({Username: username, Password: password}), {
+      onSuccess: (session) => resolve({ok: true, idToken: session.getIdToken().getJwtToken(),
+                                       flow: user.getAuthenticationFlowType()}),
+      onFailure: (error) => resolve({ok: false, code: error.code, message: error.message}),
+    });
+  });
+}
+"""
+
+COGNITO_LIBRARY = os.path.join("node_modules", "amazon-cognito-identity-js", "dist", "amazon-cognito-identity.min.js")
+
+
+def _claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_the_labs_sign_in_form_signs_in_with_srp_and_refuses_a_wrong_password(page, api_url, cognito, pool):
+    username = f"labs-srp-{uuid.uuid4().hex[:8]}"
+    password = "Correct-Horse-9!"
+    cognito.sign_up(
+        ClientId=pool["client_id"],
+        Username=username,
+        Password=password,
+        UserAttributes=[{"Name": "email", "Value": f"{username}@example.com"}],
+    )
+    cognito.admin_confirm_sign_up(UserPoolId=pool["pool_id"], Username=username)
+    sub = next(a["Value"] for a in cognito.admin_get_user(UserPoolId=pool["pool_id"], Username=username)["UserAttributes"] if a["Name"] == "sub")
+    with open(COGNITO_LIBRARY, encoding="utf-8") as library:
+        page.add_script_tag(content=library.read())
+    form = {"poolId": pool["pool_id"], "clientId": pool["client_id"], "endpoint": pool["endpoint"], "username": username}
+
+    signed_in = page.evaluate(LABS_SIGN_IN, {**form, "password": password})
+    assert signed_in["ok"], signed_in
+    assert signed_in["flow"] == "USER_SRP_AUTH", "the library's default flow, as the labs' form uses it"
+    claims = _claims(signed_in["idToken"])
+    assert (claims["cognito:username"], claims["sub"]) == (username, sub)
+    # The labs' client then calls the API with that token, raw.
+    status = page.evaluate(
+        "async ({api, token}) => (await fetch(api + '/notes', {headers: {Authorization: token}})).status",
+        {"api": api_url, "token": signed_in["idToken"]},
+    )
+    assert status == 200
+
+    refused = page.evaluate(LABS_SIGN_IN, {**form, "password": "Wrong-Horse-9!"})
+    assert (refused["ok"], refused["code"], refused["message"]) == (
+        False,
+        "NotAuthorizedException",
+        "Incorrect username or password.",
+    ), refused
+    # The app client prevents user existence errors: an unknown name reads as a wrong password.
+    unknown = page.evaluate(LABS_SIGN_IN, {**form, "username": username + "-nobody", "password": password})
+    assert (unknown["ok"], unknown["code"], unknown["message"]) == (
+        False,
+        "NotAuthorizedException",
+        "Incorrect username or password.",
+    ), unknown

@@ -11,6 +11,7 @@ import { VOICES } from "./format.js";
 import { uuidV4 } from "./idempotency.js";
 import { createNotesStore } from "./notes.js";
 import { createSession } from "./session.js";
+import { STARTING_MESSAGE, waitForConfiguration } from "./starting.js";
 import { createAuthView } from "./views/auth.js";
 import { createBoardView } from "./views/board.js";
 import { createMessages } from "./views/messages.js";
@@ -25,6 +26,16 @@ const UNEXPECTED = "Something went wrong. Try again.";
 
 function boot() {
   const bootEl = $("#boot");
+  if (window.NOTES_BACKEND_STARTING === true) {
+    bootEl.textContent = STARTING_MESSAGE;
+    waitForConfiguration({
+      fetch: (...args) => window.fetch(...args),
+      url: "config.js",
+      intervalMs: 1000,
+      ready: () => window.location.reload(),
+    });
+    return;
+  }
   const found = readConfig(window.NOTES_CONFIG);
   if (!found.ok) {
     bootEl.textContent = MISSING_CONFIG_MESSAGE;

@@ -1,4 +1,4 @@
-//! The benchmark's outputs: a Markdown table (stdout, `results.md`, the README), the same figures
+//! The benchmark's outputs: a Markdown table (stdout, `results.md`, docs/benchmarks.md), the same figures
 //! as JSON (`results.json`), a chart (`chart.svg`), the bill of a million requests, and the
 //! targets, each met or missed.
 

@@ -1,5 +1,11 @@
-"""moto's server (`moto_server`), plus the two Cognito operations the web client calls that
-moto 5.2.5 lacks: `RevokeToken` (sign-out) and `ResendConfirmationCode` ("Send a new code").
+"""moto's server (`moto_server`), with what the dev kit needs of Cognito that moto 5.2.5 lacks
+or bends, done as Cognito does it:
+
+- `RevokeToken` (sign-out) and `ResendConfirmationCode` ("Send a new code"), below;
+- USER_SRP_AUTH with real SRP (`cognito_srp.py`): the labs' React client signs in with it, and
+  moto's own answers the `sub` for the username and accepts any password;
+- users that survive a restart (`cognito_state.py`), when `NOTES_COGNITO_STATE` names the file
+  to keep them in (`make dev` with its data kept on disk).
 
 `amazon-cognito-identity-js` signs out with `CognitoUser.signOut(callback)`, which calls
 Cognito's `RevokeToken` with the session's refresh token when the app client has token
@@ -27,15 +33,20 @@ Everything else is moto as installed; the arguments are moto_server's (`-H HOST 
 
 import base64
 import json
+import os
 import sys
+
+import cognito_srp
+import cognito_state
 
 from moto.cognitoidp import responses
 from moto.cognitoidp.exceptions import (
     InvalidParameterException,
+    NotAuthorizedError,
     ResourceNotFoundError,
     UserNotFoundError,
 )
-from moto.cognitoidp.models import UserStatus, cognitoidp_backends
+from moto.cognitoidp.models import CognitoIdpBackend, UserStatus, cognitoidp_backends
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.server import main
@@ -113,6 +124,115 @@ def resend_confirmation_code(self):
 
 responses.CognitoIdpResponse.revoke_token = revoke_token
 responses.CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code
+
+
+# --- USER_SRP_AUTH, checked -----------------------------------------------------------------------
+
+CHALLENGES = cognito_srp.Challenges()
+INCORRECT = "Incorrect username or password."
+_moto_initiate_auth = CognitoIdpBackend.initiate_auth
+_moto_respond_to_auth_challenge = CognitoIdpBackend.respond_to_auth_challenge
+
+
+def _hides_unknown_users(backend, client_id):
+    """Whether the app client has PreventUserExistenceErrors on (as template.yaml's has)."""
+    for pool in backend.user_pools.values():
+        client = pool.clients.get(client_id)
+        if client is not None:
+            return client.extended_config.get("PreventUserExistenceErrors") == "ENABLED", pool
+    return False, None
+
+
+def initiate_auth(self, client_id, auth_flow, auth_parameters):
+    # moto's own checks first (client, user, enabled, confirmed, secret hash), then the challenge
+    # it made up is replaced by a real one.
+    try:
+        result = _moto_initiate_auth(self, client_id, auth_flow, auth_parameters)
+    except UserNotFoundError:
+        hides, pool = _hides_unknown_users(self, client_id)
+        if not hides:
+            raise
+        # PreventUserExistenceErrors: an unknown name looks like a wrong password. For SRP,
+        # Cognito even answers a challenge, which no password can meet.
+        if auth_flow != "USER_SRP_AUTH":
+            raise NotAuthorizedError(INCORRECT)
+        username = auth_parameters.get("USERNAME") or ""
+        parameters = CHALLENGES.begin(pool.id, username, None, auth_parameters.get("SRP_A", "0"))
+        if parameters is None:
+            raise NotAuthorizedError(INCORRECT)
+        self.sessions[parameters["SECRET_BLOCK"]] = (username, pool)
+        parameters["USERNAME"] = username
+        return {"ChallengeName": "PASSWORD_VERIFIER", "Session": parameters["SECRET_BLOCK"], "ChallengeParameters": parameters}
+    if auth_flow != "USER_SRP_AUTH" or result.get("ChallengeName") != "PASSWORD_VERIFIER":
+        return result
+    moto_session = result["Session"]
+    username, pool = self.sessions.pop(moto_session)
+    user = pool._get_user(username)
+    # Cognito names the user by username, but by `sub` where the username is an email or phone
+    # number (UsernameAttributes): the id the client must mix into its proof.
+    user_id = user.id if pool.extended_config.get("UsernameAttributes") else user.username
+    parameters = CHALLENGES.begin(pool.id, user_id, user.password or "", auth_parameters.get("SRP_A", "0"))
+    if parameters is None:
+        raise NotAuthorizedError(INCORRECT)
+    self.sessions[parameters["SECRET_BLOCK"]] = (user.username, pool)
+    parameters["USERNAME"] = user.username
+    return {
+        "ChallengeName": "PASSWORD_VERIFIER",
+        "Session": parameters["SECRET_BLOCK"],
+        "ChallengeParameters": parameters,
+    }
+
+
+def respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses):
+    if challenge_name == "PASSWORD_VERIFIER":
+        block = challenge_responses.get("PASSWORD_CLAIM_SECRET_BLOCK") or ""
+        proven = CHALLENGES.verify(
+            block,
+            challenge_responses.get("USERNAME") or "",
+            challenge_responses.get("TIMESTAMP") or "",
+            challenge_responses.get("PASSWORD_CLAIM_SIGNATURE") or "",
+        )
+        if not proven:
+            # A failed proof ends the sign-in, as in Cognito: the client starts again.
+            self.sessions.pop(block, None)
+            raise NotAuthorizedError(INCORRECT)
+    return _moto_respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses)
+
+
+CognitoIdpBackend.initiate_auth = initiate_auth
+CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
+
+
+# --- users kept across restarts ----------------------------------------------------------------------
+
+STATE_FILE = os.environ.get("NOTES_COGNITO_STATE")
+if STATE_FILE:
+    STORE = cognito_state.Store(STATE_FILE)
+    _moto_create_user_pool = CognitoIdpBackend.create_user_pool
+    _moto_delete_user_pool = CognitoIdpBackend.delete_user_pool
+    _moto_call_action = responses.CognitoIdpResponse.call_action
+
+    def create_user_pool(self, name, extended_config):
+        pool = _moto_create_user_pool(self, name, extended_config)
+        STORE.restore_pool(pool)
+        return pool
+
+    def delete_user_pool(self, user_pool_id):
+        name = self.describe_user_pool(user_pool_id).name
+        _moto_delete_user_pool(self, user_pool_id)
+        STORE.forget_pool(name)
+
+    def call_action(self):
+        answer = _moto_call_action(self)
+        # Reads change nothing worth keeping; everything else is saved once it has succeeded.
+        action = self._get_action()
+        if not action.startswith(("Describe", "List", "Get")) and answer[0] < 400:
+            STORE.save()
+        return answer
+
+    CognitoIdpBackend.create_user_pool = create_user_pool
+    CognitoIdpBackend.delete_user_pool = delete_user_pool
+    responses.CognitoIdpResponse.call_action = call_action
 
 if __name__ == "__main__":
     sys.exit(main())

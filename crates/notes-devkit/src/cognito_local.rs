@@ -2,24 +2,28 @@
 //! `template.yaml` created in it through Cognito's own wire API.
 //!
 //! `make dev`, `make token` and the tests start moto the same way ([`CognitoLocal::start`]) and
-//! ask for the pool the same way ([`CognitoClient::ensure_pool`]). moto keeps its state in
-//! memory, so the pool is looked up by name and created when absent at every start: calling it
-//! twice on one server gives the same ids. moto runs with
-//! `MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY=HASH`, which makes the pool id depend only on the pool's
-//! name and settings, so a restarted `make dev` usually gets the same pool id again (the app
-//! client id is random each time).
+//! ask for the pool the same way ([`CognitoClient::ensure_pool`]): looked up by name and created
+//! when absent at every start, so calling it twice on one server gives the same ids. moto runs
+//! with the HASH id strategies, which make the pool and app client ids depend only on their names
+//! and settings: a restarted `make dev` gets the same ids again. With its data kept on disk,
+//! `make dev` also keeps the pool's users ([`CognitoLocal::start_keeping_users`]): the same
+//! password signs in after a restart and every user keeps their `sub`.
 //!
 //! What moto does not do like Cognito, measured with moto 5.2.5 (local use only, never a reason to
 //! trust a token in production):
 //!
 //! - every pool signs with one fixed RSA key (kid `dummy`) whose private half ships in the moto
 //!   package: anyone can mint tokens this pool's JWKS verifies;
-//! - SRP sign-in does not check the password, and `ConfirmSignUp` accepts any code;
+//! - `ConfirmSignUp` accepts any code;
 //! - required attributes are not enforced: a sign-up without `email` succeeds;
-//! - tokens last 3600 s whatever the client's validity settings say;
-//! - it has no `RevokeToken` (a browser's sign-out) and no `ResendConfirmationCode`: the dev kit
-//!   runs moto through `python/moto_server.py`, moto's own server with those two operations
-//!   added as Cognito answers them, unless `$MOTO_SERVER` names another executable.
+//! - tokens last 3600 s whatever the client's validity settings say.
+//!
+//! What moto lacks or bends that the dev kit's moto (`python/moto_server.py`, unless
+//! `$MOTO_SERVER` names another executable) does as Cognito does: `RevokeToken` (a browser's
+//! sign-out), `ResendConfirmationCode`, USER_SRP_AUTH with the proof checked and the username in
+//! `USER_ID_FOR_SRP` (`python/cognito_srp.py`; moto's own accepts any password and answers the
+//! `sub`, which amazon-cognito-identity-js then sends back as an unknown username), and users
+//! kept across restarts (`python/cognito_state.py`).
 //!
 //! It does enforce the pool's password policy on sign-up, refuses a wrong password on
 //! `USER_PASSWORD_AUTH` and an unconfirmed user's sign-in, and puts `cognito:groups` in both the ID
@@ -57,6 +61,10 @@ pub const LOCAL_CLIENT_NAME: &str = "notes-local-client";
 
 /// Environment variable naming the `moto_server` executable to run instead of the one in `.venv`.
 pub const MOTO_SERVER_ENV: &str = "MOTO_SERVER";
+
+/// Environment variable telling the dev kit's moto where to keep the pools' users
+/// (`python/cognito_state.py`).
+const STATE_FILE_ENV: &str = "NOTES_COGNITO_STATE";
 
 /// How long [`CognitoLocal::start`] waits for moto to answer. It usually needs under a second;
 /// the margin is for a loaded two-core machine.
@@ -289,7 +297,24 @@ impl CognitoLocal {
     /// Starts `moto_server -H 127.0.0.1 -p PORT` (on `port`, or a free port when `None`) and waits
     /// (up to [`STARTUP_TIMEOUT`]) until it answers a Cognito request.
     pub fn start(port: Option<u16>) -> Result<Self, CognitoLocalError> {
+        Self::start_keeping_users(port, None)
+    }
+
+    /// [`CognitoLocal::start`], keeping the pools' users (passwords, `sub`s, groups, refresh
+    /// tokens) in `state_file` across restarts when one is given: the dev kit's moto writes them
+    /// there after every change and restores them when the same pool is created again
+    /// (`python/cognito_state.py`). `make dev` passes `.local/cognito/users.json` unless it runs
+    /// in memory.
+    pub fn start_keeping_users(
+        port: Option<u16>,
+        state_file: Option<&Path>,
+    ) -> Result<Self, CognitoLocalError> {
         let moto_server = find_moto_server()?;
+        // moto runs in a private working directory: the file gets an absolute path.
+        let state_file = match state_file {
+            Some(file) => Some(absolute_state_file(file)?),
+            None => None,
+        };
         // A port probed as free can be taken before moto binds it; when we chose it, retry.
         let attempts = if port.is_some() { 1 } else { 3 };
         let mut last_error = None;
@@ -298,7 +323,7 @@ impl CognitoLocal {
                 Some(port) => port,
                 None => free_loopback_port().map_err(CognitoLocalError::NoFreePort)?,
             };
-            match Self::start_on_port(&moto_server, port) {
+            match Self::start_on_port(&moto_server, port, state_file.as_deref()) {
                 Ok(instance) => return Ok(instance),
                 Err(CognitoLocalError::Exited { status, log_tail })
                     if log_tail.contains("Address already in use") =>
@@ -314,7 +339,11 @@ impl CognitoLocal {
         }))
     }
 
-    fn start_on_port(moto_server: &MotoCommand, port: u16) -> Result<Self, CognitoLocalError> {
+    fn start_on_port(
+        moto_server: &MotoCommand,
+        port: u16,
+        state_file: Option<&Path>,
+    ) -> Result<Self, CognitoLocalError> {
         let mut arguments = moto_server.leading_args.clone();
         arguments.extend([
             "-H".into(),
@@ -322,12 +351,21 @@ impl CognitoLocal {
             "-p".into(),
             port.to_string().into(),
         ]);
+        // Pool and app client ids from their names and settings: the same ids after a restart,
+        // so the page's configuration and tokens issued before it stay valid.
+        let mut env = vec![
+            ("MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY", "HASH"),
+            ("MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY", "HASH"),
+        ];
+        let state_file_text = state_file.map(|file| file.to_string_lossy().into_owned());
+        if let Some(file) = &state_file_text {
+            env.push((STATE_FILE_ENV, file));
+        }
         let process = SupervisedProcess::spawn(
             "notes-devkit-cognito-local",
             &moto_server.program,
             &arguments,
-            // Pool ids from the pool's name and settings: the same pool id after a restart.
-            &[("MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY", "HASH")],
+            &env,
         )
         .map_err(|error| match error {
             SpawnError::Prepare { path, source, .. } => {
@@ -380,6 +418,24 @@ impl CognitoLocal {
             }),
         }
     }
+}
+
+/// `file` made absolute (its directory created), for a process that runs elsewhere.
+fn absolute_state_file(file: &Path) -> Result<PathBuf, CognitoLocalError> {
+    let directory = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let instance_dir_error = |source| CognitoLocalError::InstanceDir {
+        path: directory.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&directory).map_err(instance_dir_error)?;
+    let directory = std::fs::canonicalize(&directory).map_err(instance_dir_error)?;
+    Ok(match file.file_name() {
+        Some(name) => directory.join(name),
+        None => directory.join("users.json"),
+    })
 }
 
 /// The user pool and app client settings of `template.yaml`, as CreateUserPool and

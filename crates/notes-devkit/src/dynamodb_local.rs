@@ -98,6 +98,17 @@ pub struct DynamoDbLocal {
     process: SupervisedProcess,
 }
 
+/// Creates `data_dir` if missing and answers its absolute, canonical path: the form DynamoDB
+/// Local needs, since it does not run in the caller's working directory.
+fn absolute_data_dir(data_dir: &Path) -> Result<PathBuf, DevkitError> {
+    let create_error = |source| DevkitError::CreateDataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(data_dir).map_err(create_error)?;
+    std::fs::canonicalize(data_dir).map_err(create_error)
+}
+
 impl DynamoDbLocal {
     /// Starts DynamoDB Local and waits (up to [`STARTUP_TIMEOUT`]) until it answers HTTP.
     ///
@@ -109,12 +120,15 @@ impl DynamoDbLocal {
     pub fn start(options: &DynamoDbLocalOptions) -> Result<Self, DevkitError> {
         check_jar_dir(&options.jar_dir)?;
         let java = find_java()?;
-        if let Some(data_dir) = &options.data_dir {
-            std::fs::create_dir_all(data_dir).map_err(|source| DevkitError::CreateDataDir {
-                path: data_dir.clone(),
-                source,
-            })?;
-        }
+        // java runs in a private working directory of its own (see `process`), so a relative
+        // `-dbPath` would name a directory there that does not exist: it gets the absolute path.
+        let options = &DynamoDbLocalOptions {
+            data_dir: match &options.data_dir {
+                Some(data_dir) => Some(absolute_data_dir(data_dir)?),
+                None => None,
+            },
+            ..options.clone()
+        };
 
         // A port we probed as free can be taken by someone else before java binds it. When we
         // chose the port, that race is ours to absorb, so try a few different ports.

@@ -238,6 +238,11 @@ fn region_of_pool(user_pool_id: &str) -> Option<&str> {
     (region_ok && id_ok).then_some(region)
 }
 
+/// `/config.js` while `make dev` starts (its configuration is written once the backend answers):
+/// the page shows that the backend is starting and loads itself when the real one is served.
+pub const BACKEND_STARTING_SCRIPT: &str = "// make dev is starting the local backend; this file becomes the page's configuration then.\n\
+     window.NOTES_BACKEND_STARTING = true;\n";
+
 /// What [`WebServer::start`] serves.
 #[derive(Debug, Clone)]
 pub struct WebServerConfig {
@@ -333,6 +338,13 @@ async fn serve_file(
     };
     let body = match tokio::fs::read(&file).await {
         Ok(body) => body,
+        // `make dev` writes the page's configuration once the backend answers; until then the
+        // page learns that it is starting (and waits for it), not that it has no configuration.
+        Err(error)
+            if error.kind() == std::io::ErrorKind::NotFound && file == config.config_file =>
+        {
+            BACKEND_STARTING_SCRIPT.as_bytes().to_vec()
+        }
         Err(_) => return (StatusCode::NOT_FOUND, "not found\n").into_response(),
     };
     let mut response = if method == Method::HEAD {

@@ -12,7 +12,7 @@ pub const CONNECT_AT_INIT_VARIABLE: &str = "DYNAMODB_CONNECT_AT_INIT";
 /// loopback: the warm-up moves the handshake from the first invocation into init but adds a
 /// round trip of its own, and since Lambda hands an on-demand sandbox its first event as soon as
 /// init ends, nothing overlaps with it and the cold start as the caller sees it (init plus
-/// first invocation) does not get shorter (README, Benchmarks). Where init happens before any
+/// first invocation) does not get shorter (docs/benchmarks.md). Where init happens before any
 /// request is waiting (provisioned concurrency), `true` takes the handshake out of the first
 /// request's latency.
 pub const CONNECT_AT_INIT_DEFAULT: bool = false;

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notes_devkit::binaries::function_binary;
+use notes_devkit::binaries::{FUNCTION_BINARIES, function_binary_with_progress};
 use notes_devkit::cognito_local::{
     CognitoClient, CognitoLocal, DEFAULT_COGNITO_ENV_FILE, DEFAULT_COGNITO_PORT, LocalPool,
     UserPoolTemplate,
@@ -44,7 +44,8 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
        notes-dev dev [--port 4000] [--dynamodb-port 8000] [--cognito-port 9229]
                      [--polly-port 9230] [--cognito-env .local/cognito.env]
                      [--functions-env .local/functions.env] [--api rest|http]
-                     [--data-dir .local/dynamodb | --in-memory] [--api-key KEY] [--cache-ttl 300]
+                     [--data-dir .local/dynamodb] [--users-file .local/cognito/users.json]
+                     [--in-memory] [--api-key KEY] [--cache-ttl 300]
                      [--allowed-origins ORIGIN,ORIGIN,... | '*'] [--web-port 8080]
                      [--web-config .local/web/config.js]
        notes-dev web-config (--stack NAME | --outputs FILE) [--api rest|http] [--api-key KEY]
@@ -63,7 +64,8 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
             already listens on the port) with the tables, moto on --cognito-port as the local
             Cognito (reused if one already listens there) with the user pool and app client
             of template.yaml, whose ids it prints and writes to --cognito-env as shell
-            `export` lines, and as the local S3 with the audio bucket (notes-audio), the local
+            `export` lines (its users kept in --users-file across restarts; --in-memory keeps
+            neither tables nor users), and as the local S3 with the audio bucket (notes-audio), the local
             Polly on --polly-port (espeak-ng and lame), the authorizer trusting that pool, every function
             binary through the Lambda Runtime API, the authorizer in front (results cached
             --cache-ttl seconds, 0 disables), API keys when --api-key is given. Browsers may call
@@ -91,6 +93,9 @@ const DEFAULT_DEV_ORIGINS: &str =
 
 /// Where `make dev` writes its functions' environment for `make watch`.
 const DEFAULT_FUNCTIONS_ENV_FILE: &str = ".local/functions.env";
+
+/// Where `make dev` keeps the local pool's users across restarts (beside `.local/dynamodb`).
+const DEFAULT_USERS_FILE: &str = ".local/cognito/users.json";
 
 /// The local Polly of `make dev` (next to moto's 9229).
 const DEFAULT_POLLY_PORT: u16 = 9230;
@@ -337,6 +342,8 @@ struct DevArgs {
     /// Serve the HTTP API (JWT authorizer, payload format 2.0) instead of the REST API.
     http_api: bool,
     data_dir: Option<PathBuf>,
+    /// Where the local pool's users are kept across restarts; `None` in memory.
+    users_file: Option<PathBuf>,
     api_key: Option<String>,
     cache_ttl: Duration,
     allowed_origins: String,
@@ -354,6 +361,7 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
         functions_env: PathBuf::from(DEFAULT_FUNCTIONS_ENV_FILE),
         http_api: false,
         data_dir: Some(PathBuf::from(".local/dynamodb")),
+        users_file: Some(PathBuf::from(DEFAULT_USERS_FILE)),
         api_key: None,
         cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
         allowed_origins: DEFAULT_DEV_ORIGINS.to_owned(),
@@ -403,7 +411,15 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
                     arguments.next().ok_or("--data-dir expects a directory")?,
                 ))
             }
-            "--in-memory" => parsed.data_dir = None,
+            "--users-file" => {
+                parsed.users_file = Some(PathBuf::from(
+                    arguments.next().ok_or("--users-file expects a file name")?,
+                ))
+            }
+            "--in-memory" => {
+                parsed.data_dir = None;
+                parsed.users_file = None;
+            }
             "--api-key" => {
                 let key = arguments.next().ok_or("--api-key expects a value")?;
                 parsed.api_key = (!key.is_empty()).then_some(key);
@@ -430,62 +446,109 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
     Ok(parsed)
 }
 
+/// An error of `make dev`, with its cause chain; printed by [`failure`].
+type DevError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One line of progress: `make dev` never goes quiet for long without saying what it waits for.
+fn progress(message: &str) {
+    eprintln!("==> {message}");
+}
+
 /// Everything `make dev` needs, in one process: Ctrl-C (or any exit) stops all of it.
 async fn dev(args: DevArgs) -> ExitCode {
-    // The web client's server first: its address is the first line `make dev` prints, and a
-    // taken port stops it before anything else starts. Its config.js is written once the pool
-    // exists; until then the page says it has none, rather than loading a previous run's.
+    match run_dev(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => failure(&*error),
+    }
+}
+
+/// The services `make dev` runs, kept alive (and stopped when dropped) together.
+struct DevStack {
+    _dynamodb: Option<DynamoDbLocal>,
+    _cognito: Option<CognitoLocal>,
+    dynamodb_endpoint: String,
+    pool: LocalPool,
+    polly: PollyLocal,
+    api: LocalApi,
+    stage: String,
+    binaries_dir: PathBuf,
+}
+
+/// `make dev`, step by step. The page's server comes first (a taken port stops everything before
+/// anything else starts) and answers "starting" until the backend is up; its address is announced
+/// only then, with the configuration it needs.
+async fn run_dev(args: DevArgs) -> Result<(), DevError> {
+    let web = start_web_server(&args).await?;
+    let (dynamodb, dynamodb_endpoint) = start_dynamodb(&args).await?;
+    let mut function_env = ensure_tables(&dynamodb_endpoint).await?;
+    let (cognito, pool) = start_cognito(&args).await?;
+    let polly = start_dictation(&args, &pool, &mut function_env).await?;
+    write_watch_env(&args, &pool, &function_env)?;
+    let binaries_dir = function_binaries_dir()?;
+    let (api, stage) = start_api(&args, &pool, &binaries_dir, function_env).await?;
+    let stack = DevStack {
+        _dynamodb: dynamodb,
+        _cognito: cognito,
+        dynamodb_endpoint,
+        pool,
+        polly,
+        api,
+        stage,
+        binaries_dir,
+    };
+    configure_page(&args, &stack)?;
+    announce(&args, &web, &stack);
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping");
+    Ok(())
+}
+
+async fn start_web_server(args: &DevArgs) -> Result<WebServer, DevError> {
+    // A previous run's configuration would point the page at services not started yet.
     if let Err(error) = std::fs::remove_file(&args.web_config)
         && error.kind() != std::io::ErrorKind::NotFound
     {
-        return failure(&error);
+        return Err(error.into());
     }
-    let web = match WebServer::start(WebServerConfig {
+    Ok(WebServer::start(WebServerConfig {
         port: args.web_port,
         root: notes_devkit::workspace_root().join("web"),
         config_file: args.web_config.clone(),
         cognito_library: web_client::cognito_library_file(),
     })
-    .await
-    {
-        Ok(web) => web,
-        Err(error) => return failure(&error),
-    };
-    eprintln!(
-        "web client on {}/ (starting the backend: DynamoDB Local, Cognito, Polly, the functions ...)",
-        web.origin()
-    );
-    // DynamoDB Local: reuse one already listening on the port (e.g. `make dynamodb`).
-    let dynamodb_endpoint = format!("http://127.0.0.1:{}", args.dynamodb_port);
-    let mut _dynamodb = None;
+    .await?)
+}
+
+/// DynamoDB Local on its port, or the one already listening there (e.g. `make dynamodb`).
+async fn start_dynamodb(args: &DevArgs) -> Result<(Option<DynamoDbLocal>, String), DevError> {
+    let endpoint = format!("http://127.0.0.1:{}", args.dynamodb_port);
     if std::net::TcpStream::connect(("127.0.0.1", args.dynamodb_port)).is_ok() {
-        eprintln!("reusing the DynamoDB Local already listening on {dynamodb_endpoint}");
-    } else {
-        let jar_dir = match find_jar_dir() {
-            Ok(jar_dir) => jar_dir,
-            Err(error) => return failure(&error),
-        };
-        let options = DynamoDbLocalOptions {
-            steady_state: false,
-            jar_dir,
-            port: Some(args.dynamodb_port),
-            data_dir: args.data_dir.clone(),
-        };
-        match tokio::task::spawn_blocking(move || DynamoDbLocal::start(&options)).await {
-            Ok(Ok(started)) => _dynamodb = Some(started),
-            Ok(Err(error)) => return failure(&error),
-            Err(error) => return failure(&error),
-        }
+        progress(&format!(
+            "reusing the DynamoDB Local already listening on {endpoint}"
+        ));
+        return Ok((None, endpoint));
     }
-    let client = client_for_endpoint(&dynamodb_endpoint).await;
-    let specs = match load_table_specs(&template_path()) {
-        Ok(specs) => specs,
-        Err(error) => return failure(&error),
+    progress(&format!(
+        "starting DynamoDB Local on {endpoint} ({})",
+        storage_note(&args.data_dir)
+    ));
+    let options = DynamoDbLocalOptions {
+        steady_state: false,
+        jar_dir: find_jar_dir()?,
+        port: Some(args.dynamodb_port),
+        data_dir: args.data_dir.clone(),
     };
+    let started = tokio::task::spawn_blocking(move || DynamoDbLocal::start(&options)).await??;
+    Ok((Some(started), endpoint))
+}
+
+/// The template's tables (created if absent), and the functions' environment that names them.
+async fn ensure_tables(dynamodb_endpoint: &str) -> Result<Vec<(String, String)>, DevError> {
+    let client = client_for_endpoint(dynamodb_endpoint).await;
     let mut function_env = vec![
         (
             "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
-            dynamodb_endpoint.clone(),
+            dynamodb_endpoint.to_owned(),
         ),
         ("AWS_REGION".to_owned(), LOCAL_REGION.to_owned()),
         (
@@ -498,144 +561,192 @@ async fn dev(args: DevArgs) -> ExitCode {
         ),
         ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
     ];
-    for (logical_id, spec) in &specs {
+    for (logical_id, spec) in &load_table_specs(&template_path())? {
         let name = local_table_name(logical_id);
-        match ensure_table(&client, spec, &name).await {
-            Ok(true) => eprintln!("created table {name}"),
-            Ok(false) => {}
-            Err(error) => return failure(&error),
+        if ensure_table(&client, spec, &name).await? {
+            progress(&format!("created table {name}"));
         }
         function_env.push((spec.env_var(), name));
     }
+    Ok(function_env)
+}
 
-    // The local Cognito: moto, reused if one already listens on the port (the pool is ensured
-    // either way), with the template's user pool and app client.
-    let cognito_port = args.cognito_port;
-    let mut _cognito = None;
-    let reusing_cognito = std::net::TcpStream::connect(("127.0.0.1", cognito_port)).is_ok();
-    let cognito_endpoint = if reusing_cognito {
-        let endpoint = format!("http://127.0.0.1:{cognito_port}");
-        eprintln!("reusing the Cognito stand-in already listening on {endpoint}");
-        endpoint
+/// The local Cognito: moto (or the one already listening on the port) with the template's user
+/// pool and app client, whose ids go to `--cognito-env`.
+async fn start_cognito(args: &DevArgs) -> Result<(Option<CognitoLocal>, LocalPool), DevError> {
+    let port = args.cognito_port;
+    let reusing = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+    let (cognito, endpoint) = if reusing {
+        let endpoint = format!("http://127.0.0.1:{port}");
+        progress(&format!(
+            "reusing the Cognito stand-in already listening on {endpoint}"
+        ));
+        (None, endpoint)
     } else {
-        match tokio::task::spawn_blocking(move || CognitoLocal::start(Some(cognito_port))).await {
-            Ok(Ok(started)) => {
-                let endpoint = started.endpoint().to_owned();
-                _cognito = Some(started);
-                endpoint
+        let users_file = args.users_file.clone();
+        progress(&format!(
+            "starting the local Cognito and S3 (moto) on 127.0.0.1:{port} ({})",
+            match &users_file {
+                Some(file) => format!("users kept in {}", file.display()),
+                None => "users in memory".to_owned(),
             }
-            Ok(Err(error)) => return failure(&error),
-            Err(error) => return failure(&error),
-        }
+        ));
+        let started = tokio::task::spawn_blocking(move || {
+            CognitoLocal::start_keeping_users(Some(port), users_file.as_deref())
+        })
+        .await??;
+        let endpoint = started.endpoint().to_owned();
+        (Some(started), endpoint)
     };
     let ensured = tokio::task::spawn_blocking(move || {
         let template = UserPoolTemplate::from_template(&template_path())?;
-        CognitoClient::new(&cognito_endpoint).ensure_pool(&template)
+        CognitoClient::new(&endpoint).ensure_pool(&template)
     })
-    .await;
+    .await?;
     let pool = match ensured {
-        Ok(Ok(pool)) => pool,
-        Ok(Err(error)) => {
-            if reusing_cognito {
-                eprintln!(
-                    "port {cognito_port} is taken by something that is not a working moto: stop \
-                     it or choose another port (--cognito-port, make dev COGNITO_PORT=...)"
-                );
-            }
-            return failure(&error);
+        Ok(pool) => pool,
+        Err(error) if reusing => {
+            return Err(format!(
+                "port {port} is taken by something that is not a working moto: stop it or choose \
+                 another port (make dev COGNITO_PORT=...): {error}"
+            )
+            .into());
         }
-        Err(error) => return failure(&error),
+        Err(error) => return Err(error.into()),
     };
-    if let Err(error) = pool.write_env_file(&args.cognito_env) {
-        return failure(&error);
-    }
+    pool.write_env_file(&args.cognito_env)?;
+    Ok((cognito, pool))
+}
 
-    // Dictation: the audio bucket in the same moto (S3), and the local Polly with real speech.
+/// Dictation: the audio bucket in moto's S3, and the local Polly with real speech.
+async fn start_dictation(
+    args: &DevArgs,
+    pool: &LocalPool,
+    function_env: &mut Vec<(String, String)>,
+) -> Result<PollyLocal, DevError> {
     let s3_endpoint = pool.endpoint().to_owned();
     let bucket = s3_local::LOCAL_AUDIO_BUCKET;
-    let ensured = tokio::task::spawn_blocking({
+    tokio::task::spawn_blocking({
         let endpoint = s3_endpoint.clone();
         move || s3_local::ensure_bucket(&endpoint, bucket)
     })
-    .await;
-    match ensured {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => return failure(&error),
-        Err(error) => return failure(&error),
-    }
-    let polly = match PollyLocal::start(Some(args.polly_port)).await {
-        Ok(polly) => polly,
-        Err(error) => {
-            eprintln!("(the local Polly's port is set with --polly-port, make dev POLLY_PORT=...)");
-            return failure(&error);
-        }
-    };
+    .await??;
+    progress(&format!(
+        "starting the local Polly on 127.0.0.1:{}",
+        args.polly_port
+    ));
+    let polly = PollyLocal::start(Some(args.polly_port))
+        .await
+        .map_err(|error| -> DevError {
+            format!("{error} (the local Polly's port is set with make dev POLLY_PORT=...)").into()
+        })?;
     function_env.extend(s3_local::audio_env(&s3_endpoint, bucket));
     function_env.push(("AWS_ENDPOINT_URL_POLLY".to_owned(), polly.endpoint()));
-    // The same environment for `make watch` (cargo lambda watch --env-file), so single functions
-    // invoked there use these very services, and its authorizer this pool.
-    let mut watch_env = function_env.clone();
+    Ok(polly)
+}
+
+/// The same environment for `make watch` (cargo lambda watch --env-file), so single functions
+/// invoked there use these very services, and its authorizer this pool.
+fn write_watch_env(
+    args: &DevArgs,
+    pool: &LocalPool,
+    function_env: &[(String, String)],
+) -> Result<(), DevError> {
+    let mut watch_env = function_env.to_vec();
     watch_env.extend(pool.authorizer_env());
     watch_env.push(("ALLOWED_ORIGINS".to_owned(), args.allowed_origins.clone()));
-    if let Err(error) = write_functions_env(&args.functions_env, &watch_env) {
-        return failure(&error);
-    }
+    Ok(write_functions_env(&args.functions_env, &watch_env)?)
+}
 
-    eprintln!("building the function binaries (cargo build) ...");
-    let binaries_dir = match tokio::task::spawn_blocking(|| function_binary("authorizer")).await {
-        Ok(Ok(path)) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
-        Ok(Err(error)) => return failure(&error),
-        Err(error) => return failure(&error),
-    };
-    let spec = match ApiSpec::from_template(&template_path()) {
-        Ok(spec) => spec,
-        Err(error) => return failure(&error),
-    };
+/// Where the function binaries are: beside this binary, built by the same `cargo build` (`make
+/// dev` runs it first). Run any other way (`cargo run -p notes-devkit`), it builds them, with
+/// cargo's progress in the terminal.
+fn function_binaries_dir() -> Result<PathBuf, DevError> {
+    let beside = std::env::current_exe()?
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or("this binary has no directory")?;
+    if FUNCTION_BINARIES
+        .iter()
+        .all(|name| beside.join(name).is_file())
+    {
+        return Ok(beside);
+    }
+    progress("building the function binaries (cargo build)");
+    let path = function_binary_with_progress("authorizer")?;
+    Ok(path
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or("the function binaries have no directory")?)
+}
+
+/// The local API Gateway: the template's routes, the authorizer (REST) or JWT authorizer (HTTP
+/// API), every function binary through the Lambda Runtime API.
+async fn start_api(
+    args: &DevArgs,
+    pool: &LocalPool,
+    binaries_dir: &Path,
+    function_env: Vec<(String, String)>,
+) -> Result<(LocalApi, String), DevError> {
+    let spec = ApiSpec::from_template(&template_path())?;
     let stage = spec.stage.clone();
-    let api = match LocalApi::start(LocalApiConfig {
+    progress(&format!(
+        "starting the functions behind the local API on 127.0.0.1:{}",
+        args.port
+    ));
+    let api = LocalApi::start(LocalApiConfig {
         port: args.port,
         spec,
-        binaries_dir: binaries_dir.clone(),
+        binaries_dir: binaries_dir.to_path_buf(),
         function_env,
         authorizer_env: pool.authorizer_env(),
         api_key: args.api_key.clone(),
         authorizer_cache_ttl: args.cache_ttl,
         allowed_origin: Some(args.allowed_origins.clone()),
         front: if args.http_api {
-            Front::Http(Arc::new(jwt_authorizer::for_pool(&pool)))
+            Front::Http(Arc::new(jwt_authorizer::for_pool(pool)))
         } else {
             Front::Rest
         },
     })
-    .await
-    {
-        Ok(api) => api,
-        Err(error) => return failure(&error),
-    };
-    // The web client: its configuration for this stack, then its own origin, so the browser
-    // checks CORS against the API as it does for a deployed page.
-    let web_config = WebConfig::local(
-        &api.url(),
+    .await?;
+    Ok((api, stage))
+}
+
+/// The page's configuration for this stack: from now on the page (even one opened while the
+/// backend was starting) loads.
+fn configure_page(args: &DevArgs, stack: &DevStack) -> Result<(), DevError> {
+    WebConfig::local(
+        &stack.api.url(),
         args.api_key.as_deref(),
-        pool.pool_id(),
-        pool.client_id(),
-        pool.endpoint(),
-    );
-    if let Err(error) = web_config.write(&args.web_config) {
-        eprintln!(
-            "could not write the web client's configuration to {}",
+        stack.pool.pool_id(),
+        stack.pool.client_id(),
+        stack.pool.endpoint(),
+    )
+    .write(&args.web_config)
+    .map_err(|error| -> DevError {
+        format!(
+            "could not write the web client's configuration to {}: {error}",
             args.web_config.display()
-        );
-        return failure(&error);
+        )
+        .into()
+    })
+}
+
+fn storage_note(data_dir: &Option<PathBuf>) -> String {
+    match data_dir {
+        Some(dir) => format!("data kept in {}", dir.display()),
+        None => "in memory: IN_MEMORY=1".to_owned(),
     }
+}
+
+/// What runs where, printed once everything answers: the page's address first.
+fn announce(args: &DevArgs, web: &WebServer, stack: &DevStack) {
     let web_origin_allowed =
         notes_http::AllowedOrigins::parse("ALLOWED_ORIGINS", &args.allowed_origins)
             .map(|origins| origins.allows(&web.origin()))
             .unwrap_or(false);
-    let storage = match &args.data_dir {
-        Some(dir) => format!("data in {}", dir.display()),
-        None => "in memory".to_owned(),
-    };
+    let url = stack.api.url();
     eprintln!(
         "\nweb client on {web_url}/  (sign up there; the local pool accepts any confirmation code){web_warning}\n\
          notes API on {url} ({front}; request log on stdout)\n\
@@ -643,6 +754,7 @@ async fn dev(args: DevArgs) -> ExitCode {
          \x20 local Cognito   {cognito} (moto; local only: its signing key ships with moto)\n\
          \x20   user pool     {pool_id}\n\
          \x20   app client    {client_id}\n\
+         \x20   users         {users}\n\
          \x20   for the CLI   source {env_file}   ($CognitoPoolId, $AppClientId, endpoint)\n\
          \x20 local S3        {s3_endpoint}/{bucket} (moto: dictated audio)\n\
          \x20 local Polly     {polly} (espeak-ng + lame: real speech)\n\
@@ -664,30 +776,35 @@ async fn dev(args: DevArgs) -> ExitCode {
                 origin = web.origin()
             )
         },
-        url = api.url(),
         front = if args.http_api {
             "the HTTP API: API Gateway's JWT authorizer on the local pool, payload format 2.0"
                 .to_owned()
         } else {
-            format!("the REST API, stage {stage}: the authorizer binary, payload format 1.0")
+            format!(
+                "the REST API, stage {stage}: the authorizer binary, payload format 1.0",
+                stage = stack.stage
+            )
         },
-        cognito = pool.endpoint(),
-        pool_id = pool.pool_id(),
-        client_id = pool.client_id(),
+        dynamodb_endpoint = stack.dynamodb_endpoint,
+        storage = storage_note(&args.data_dir),
+        cognito = stack.pool.endpoint(),
+        pool_id = stack.pool.pool_id(),
+        client_id = stack.pool.client_id(),
+        users = match &args.users_file {
+            Some(file) => format!("kept in {} (restarts keep them)", file.display()),
+            None => "in memory (gone when make dev stops)".to_owned(),
+        },
         env_file = args.cognito_env.display(),
-        polly = polly.endpoint(),
-        bins = binaries_dir.display(),
+        s3_endpoint = stack.pool.endpoint(),
+        bucket = s3_local::LOCAL_AUDIO_BUCKET,
+        polly = stack.polly.endpoint(),
+        bins = stack.binaries_dir.display(),
         key_note = match &args.api_key {
             Some(_) => "required (x-api-key)".to_owned(),
             None => "not required (--api-key KEY / API_KEY=KEY to require one)".to_owned(),
         },
         ttl = args.cache_ttl.as_secs(),
     );
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        return failure(&error);
-    }
-    eprintln!("stopping");
-    ExitCode::SUCCESS
 }
 
 struct WebConfigArgs {
@@ -887,6 +1004,11 @@ mod tests {
         );
         assert_eq!(defaults.cognito_env, PathBuf::from(".local/cognito.env"));
         assert_eq!(defaults.data_dir, Some(PathBuf::from(".local/dynamodb")));
+        assert_eq!(
+            defaults.users_file,
+            Some(PathBuf::from(".local/cognito/users.json")),
+            "users are kept beside the data by default"
+        );
         assert!(defaults.api_key.is_none());
         assert_eq!(defaults.allowed_origins, DEFAULT_DEV_ORIGINS);
         assert!(
@@ -925,6 +1047,10 @@ mod tests {
             "make dev no longer runs the local issuer"
         );
         assert!(custom.data_dir.is_none());
+        assert!(
+            custom.users_file.is_none(),
+            "--in-memory keeps no users either"
+        );
         assert_eq!(custom.api_key.as_deref(), Some("k"));
         assert_eq!(custom.cache_ttl, Duration::ZERO);
         assert!(

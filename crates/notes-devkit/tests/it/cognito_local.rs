@@ -353,3 +353,58 @@ async fn the_real_authorizer_trusts_the_pool_as_make_dev_wires_it() {
     sandbox.stop().await;
     drop(moto);
 }
+
+/// `make dev` with its data kept on disk keeps the pool's users too: after moto is stopped and
+/// started again on the same file, the same password signs in, the user keeps their `sub` (the
+/// key of their data), the name stays taken, and the pool and app client keep their ids (so the
+/// page's configuration and the tokens issued before stay valid).
+#[test]
+fn users_survive_a_restart_when_kept_in_a_file() {
+    let dir = std::env::temp_dir().join(format!(
+        "notes-cognito-users-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let users_file = dir.join("users.json");
+    let template = UserPoolTemplate::from_template(&notes_devkit::template_path()).unwrap();
+    let first = CognitoLocal::start_keeping_users(None, Some(&users_file)).unwrap();
+    let pool = first.client().ensure_pool(&template).unwrap();
+    assert!(
+        pool.ensure_user("kept", "kept@example.com", PASSWORD)
+            .unwrap()
+    );
+    pool.ensure_group_member("kept", "editors").unwrap();
+    let before = claims(&pool.sign_in("kept", PASSWORD).unwrap().id_token);
+    let (pool_id, client_id) = (pool.pool_id().to_owned(), pool.client_id().to_owned());
+    drop(first);
+    assert!(users_file.is_file(), "the users were written down");
+
+    let second = CognitoLocal::start_keeping_users(None, Some(&users_file)).unwrap();
+    let pool = second.client().ensure_pool(&template).unwrap();
+    assert_eq!((pool.pool_id(), pool.client_id()), (&*pool_id, &*client_id));
+    assert!(
+        !pool
+            .ensure_user("kept", "kept@example.com", PASSWORD)
+            .unwrap(),
+        "the user is still there"
+    );
+    let after = claims(&pool.sign_in("kept", PASSWORD).unwrap().id_token);
+    assert_eq!(after["sub"], before["sub"], "the same person");
+    assert_eq!(after["cognito:groups"], serde_json::json!(["editors"]));
+    let wrong = pool.sign_in("kept", "Wrong-Horse-9!");
+    assert_eq!(
+        wrong.as_ref().err().and_then(|e| e.service_error_type()),
+        Some("NotAuthorizedException"),
+        "{wrong:?}"
+    );
+    drop(second);
+
+    // Without the file (IN_MEMORY=1), a restart starts with no users.
+    let fresh = CognitoLocal::start(None).unwrap();
+    let pool = fresh.client().ensure_pool(&template).unwrap();
+    assert!(
+        pool.ensure_user("kept", "kept@example.com", PASSWORD)
+            .unwrap(),
+        "in memory, nothing is kept"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

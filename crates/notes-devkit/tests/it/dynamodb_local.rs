@@ -119,6 +119,64 @@ async fn a_persistent_instance_keeps_its_data_in_the_data_dir_and_stops_on_drop(
     Ok(())
 }
 
+/// `make dev` and `make dynamodb` pass the relative `.local/dynamodb`, while java runs in a
+/// private working directory: the data must land in (and come back from) the directory the
+/// caller named, relative to the caller's working directory.
+#[tokio::test]
+async fn a_relative_data_dir_is_the_callers_and_survives_a_restart() -> anyhow::Result<()> {
+    // Integration tests run in the crate's directory; this names a directory in the target dir.
+    let relative = PathBuf::from(format!(
+        "../../target/notes-devkit-it-relative-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let _cleanup = TemporaryDirectory(relative.clone());
+    let options = DynamoDbLocalOptions {
+        steady_state: false,
+        jar_dir: find_jar_dir()?,
+        port: None,
+        data_dir: Some(relative.clone()),
+    };
+    for start in ["first", "second"] {
+        let options = options.clone();
+        let dynamodb_local =
+            tokio::task::spawn_blocking(move || DynamoDbLocal::start(&options)).await??;
+        let client = client_for_endpoint(dynamodb_local.endpoint()).await;
+        if start == "first" {
+            client
+                .create_table()
+                .table_name("kept")
+                .attribute_definitions(
+                    aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                        .attribute_name("id")
+                        .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                        .build()?,
+                )
+                .key_schema(
+                    aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                        .attribute_name("id")
+                        .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                        .build()?,
+                )
+                .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+                .send()
+                .await?;
+        }
+        let tables = client.list_tables().send().await?;
+        assert_eq!(
+            tables.table_names(),
+            ["kept"],
+            "{start} start: the table is in {}",
+            relative.display()
+        );
+        tokio::task::spawn_blocking(move || drop(dynamodb_local)).await?;
+    }
+    assert!(
+        std::fs::read_dir(&relative)?.count() > 0,
+        "the database file is in the caller's relative directory"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_benchmark_tuning_starts_and_serves() -> anyhow::Result<()> {
     // The JVM flags of `steady_state` (heap and young generation sizes must agree) are only used

@@ -228,3 +228,44 @@ async fn the_static_server_serves_the_page_its_config_and_the_cognito_library_on
     assert!(by_path("/vendor/amazon-cognito-identity.min.js").contains("CognitoUserPool"));
     let _ = std::fs::remove_dir_all(config_file.parent().unwrap());
 }
+
+/// While `make dev` starts, the page's configuration is not written yet: `/config.js` tells the
+/// page that the backend is starting (and not that it has no configuration), then serves the
+/// configuration as soon as it is written, without a restart of the server.
+#[tokio::test]
+async fn config_js_says_starting_until_the_configuration_is_written() {
+    let config_file = temp_file("config.js");
+    let server = WebServer::start(WebServerConfig {
+        port: 0,
+        root: notes_devkit::workspace_root().join("web"),
+        config_file: config_file.clone(),
+        cognito_library: cognito_library_file(),
+    })
+    .await
+    .unwrap();
+    let url = format!("{}/config.js", server.origin());
+    let fetch = |url: String| {
+        tokio::task::spawn_blocking(move || {
+            let mut response = ureq::get(&url).call().unwrap();
+            response.body_mut().read_to_string().unwrap()
+        })
+    };
+    let starting = fetch(url.clone()).await.unwrap();
+    assert_eq!(starting, notes_devkit::web_client::BACKEND_STARTING_SCRIPT);
+    assert!(starting.contains("window.NOTES_BACKEND_STARTING = true"));
+    WebConfig::local(
+        "http://127.0.0.1:4000",
+        None,
+        "us-east-1_abc",
+        "client1",
+        "http://127.0.0.1:9229",
+    )
+    .write(&config_file)
+    .unwrap();
+    let configured = fetch(url).await.unwrap();
+    assert!(configured.contains("NOTES_CONFIG"), "{configured}");
+    assert!(
+        !configured.contains("NOTES_BACKEND_STARTING"),
+        "{configured}"
+    );
+}
