@@ -55,10 +55,10 @@ def functions(template):
 
 
 def architecture(template):
-    """The architecture every function deploys for: Globals say `!Ref Architecture`, whose default
-    is the one `sam deploy` uses unless overridden."""
-    assert template["Globals"]["Function"]["Architectures"] == ["Architecture"]
-    return template["Parameters"]["Architecture"]["Default"]
+    """The architecture every function deploys for: the one literal of Globals (no parameter can
+    override it; tests/deploy/test_architecture.py)."""
+    (arch,) = template["Globals"]["Function"]["Architectures"]
+    return arch
 
 
 def sam_package(template_file, aws_env, tmp_path):
