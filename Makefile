@@ -105,7 +105,8 @@ web-config: setup-deploy ## Write web/config.js for a deployed stack from its ou
 web-dist: ## Gather the web client for a static host into WEB_DIST (web/, its config.js, the Cognito library)
 	@test -s '$(WEB_CONFIG)' || { echo "no $(WEB_CONFIG): run make web-config (a deployed stack) first" >&2; exit 1; }
 	@grep -q '"cognitoEndpoint": null' '$(WEB_CONFIG)' || { echo "$(WEB_CONFIG) points at a local Cognito: run make web-config for the deployed stack" >&2; exit 1; }
-	@test -s node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js || scripts/setup.sh
+	@# Only the page's Cognito library (package-lock.json): npm, no Java or browser (scripts/setup.sh's test tools).
+	@test -s node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js || npm ci --no-audit --no-fund --loglevel=error
 	@rm -rf '$(WEB_DIST)' && mkdir -p '$(WEB_DIST)/vendor'
 	@cp -R web/. '$(WEB_DIST)/' && cp '$(WEB_CONFIG)' '$(WEB_DIST)/config.js'
 	@cp node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js '$(WEB_DIST)/vendor/'
