@@ -67,7 +67,7 @@ watch: setup ## Serve the functions on the Lambda Runtime API (cargo lambda watc
 invoke: ## Invoke function FN with the fixture EVENT through `make watch` (e.g. FN=createUpdate EVENT=events/create-note.json)
 	@cargo lambda invoke $(FN) --invoke-port $(INVOKE_PORT) --data-file $(EVENT)
 
-.PHONY: setup-deploy web-upload
+.PHONY: setup-deploy
 
 setup-deploy: ## Install only what deploying needs (Rust target, cargo-lambda, zig, SAM CLI, AWS CLI): no Java, browser or test tools
 	@scripts/setup.sh deploy
