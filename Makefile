@@ -24,6 +24,8 @@ DEV_WEB_CONFIG ?= .local/web/config.js
 WEB_CONFIG ?= web/config.js
 # `make web-config`: the deployed stack whose outputs configure the page (samconfig.toml's name).
 STACK ?= serverless-notes-rust
+# `make deploy`: the samconfig.toml environment to deploy (default, dev or prod).
+CONFIG_ENV ?= default
 # `make web-dist`: where the files to upload to a static host are gathered.
 WEB_DIST ?= target/web-dist
 # The front door `make dev` serves: rest (the REST API, TOKEN authorizer) or http (the HTTP API,
@@ -85,18 +87,25 @@ watch: setup ## Serve the functions on the Lambda Runtime API (cargo lambda watc
 invoke: ## Invoke function FN with the fixture EVENT through `make watch` (e.g. FN=createUpdate EVENT=events/create-note.json)
 	@scripts/invoke.sh '$(FN)' $(INVOKE_PORT) --data-file '$(EVENT)'
 
-build: setup ## cargo lambda build --release (ARCHITECTURE=arm64 adds --arm64): target/lambda/<function>/bootstrap
+.PHONY: setup-deploy
+
+setup-deploy: ## Install only what deploying needs (Rust target, cargo-lambda, zig, SAM CLI, AWS CLI): no Java, browser or test tools
+	@scripts/setup.sh deploy
+
+build: setup-deploy ## cargo lambda build --release for the stack's architecture (template.yaml), every bootstrap's ELF header checked
 	@$(LAMBDA_BUILD)
 
-deploy: build ## cargo lambda build --release && sam deploy (the README's deploy flow)
-	@sam deploy $(if $(filter arm64,$(ARCHITECTURE)),--parameter-overrides Architecture=arm64)
+deploy: build ## Build, check, set the account's API Gateway logging role if missing, sam deploy (CONFIG_ENV=dev|prod for a stage)
+	@scripts/deploy.sh $(if $(filter-out default,$(CONFIG_ENV)),--config-env $(CONFIG_ENV))
 
 # `sam build` and `sam sync` (template.yaml: BuildMethod makefile, run in this directory) call
 # build-<LogicalId> with ARTIFACTS_DIR set. Each target runs the same `cargo lambda build` as the
-# deploy flow (after the first, a no-op) and copies that one function's bootstrap, so both paths
-# deploy the very same binaries. Set ARCHITECTURE=arm64 when the stack's Architecture is arm64.
-LAMBDA_BUILD = cargo lambda build --release $(if $(filter arm64,$(ARCHITECTURE)),--arm64)
-sam_artifact = $(LAMBDA_BUILD) && cp target/lambda/$(1)/bootstrap "$(ARTIFACTS_DIR)/bootstrap"
+# deploy flow (after the first, a no-op), checks that function's bootstrap is built for the
+# template's architecture, and only then copies it, so every path deploys the very same checked
+# binaries. The architecture is template.yaml's alone: CargoLambda.toml must agree
+# (scripts/check-bootstraps.sh config), and no variable or parameter overrides it.
+LAMBDA_BUILD = scripts/check-bootstraps.sh config && cargo lambda build --release && scripts/check-bootstraps.sh
+sam_artifact = $(LAMBDA_BUILD) target/lambda/$(1)/bootstrap && cp target/lambda/$(1)/bootstrap "$(ARTIFACTS_DIR)/bootstrap"
 
 build-AuthorizerFunction: ; $(call sam_artifact,authorizer)
 build-ListFunction: ; $(call sam_artifact,list)
@@ -108,7 +117,7 @@ build-DictateFunction: ; $(call sam_artifact,dictate)
 token: $(DEV_STAMP) ## Print an ID token of make dev's user pool (user created if new): make token USER=alice [GROUPS=a,b] [ACCESS=1]
 	@$(NOTES_DEV) token --pool '$(COGNITO_ENV)' --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
 
-web-config: setup ## Write web/config.js for a deployed stack from its outputs: make web-config [STACK=name] [API=http] [API_KEY=...] [OUTPUTS=saved-describe-stacks.json]
+web-config: setup-deploy ## Write web/config.js for a deployed stack from its outputs: make web-config [STACK=name] [API=http] [API_KEY=...] [OUTPUTS=saved-describe-stacks.json]
 	@cargo run --quiet -p notes-devkit --bin notes-dev -- web-config \
 		$(if $(OUTPUTS),--outputs '$(OUTPUTS)',--stack '$(STACK)') --api $(API) --out '$(WEB_CONFIG)' \
 		$(if $(API_KEY),--api-key '$(API_KEY)')
@@ -116,7 +125,8 @@ web-config: setup ## Write web/config.js for a deployed stack from its outputs: 
 web-dist: ## Gather the web client for a static host into WEB_DIST (web/, its config.js, the Cognito library)
 	@test -s '$(WEB_CONFIG)' || { echo "no $(WEB_CONFIG): run make web-config (a deployed stack) first" >&2; exit 1; }
 	@grep -q '"cognitoEndpoint": null' '$(WEB_CONFIG)' || { echo "$(WEB_CONFIG) points at a local Cognito: run make web-config for the deployed stack" >&2; exit 1; }
-	@test -s node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js || scripts/setup.sh
+	@# Only the page's Cognito library (package-lock.json): npm, no Java or browser (scripts/setup.sh's test tools).
+	@test -s node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js || npm ci --no-audit --no-fund --loglevel=error
 	@rm -rf '$(WEB_DIST)' && mkdir -p '$(WEB_DIST)/vendor'
 	@cp -R web/. '$(WEB_DIST)/' && cp '$(WEB_CONFIG)' '$(WEB_DIST)/config.js'
 	@cp node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js '$(WEB_DIST)/vendor/'

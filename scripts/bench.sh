@@ -14,11 +14,24 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 scripts/setup.sh
 
-step "release build of the functions, as deployed: cargo lambda build --release (README)"
-cargo lambda build --release
+step "release build of the functions, as deployed but for this machine: cargo lambda build --release"
+# The benchmark runs the functions here, so it builds them for this machine's architecture, not
+# the stack's (CargoLambda.toml pins that one, and cargo lambda offers no flag over it): the
+# pin is set aside for these two builds and put back whatever happens. The stack's own
+# bootstraps in target/lambda are rebuilt by the next `make build` (and checked before upload).
+case "$(uname -m)" in
+  x86_64) host_arch=--x86-64 ;;
+  aarch64 | arm64) host_arch=--arm64 ;;
+  *) echo "make bench runs on x86_64 or aarch64 only" >&2; exit 1 ;;
+esac
+mv CargoLambda.toml target/CargoLambda.toml.bench
+trap 'mv target/CargoLambda.toml.bench CargoLambda.toml' EXIT
+cargo lambda build --release "$host_arch"
 # Their zips, for the sizes only, in a directory of their own: a bootstrap.zip left beside a
 # bootstrap in target/lambda/<function>/ would be uploaded by `sam deploy` with it.
-cargo lambda build --release --output-format zip --lambda-dir target/lambda-zip
+cargo lambda build --release "$host_arch" --output-format zip --lambda-dir target/lambda-zip
+mv target/CargoLambda.toml.bench CargoLambda.toml
+trap - EXIT
 
 step "baseline: hello-world lambda_runtime binary (same release profile)"
 (cd bench/baselines/rust-hello && cargo lambda build --release && cargo lambda build --release --output-format zip)

@@ -140,13 +140,26 @@ def test_build_uses_the_makefile_targets_without_beta_features():
         assert "beta_features" not in build, "BuildMethod makefile is not a beta feature"
 
 
-def test_readme_deploy_flow_matches():
-    # The README's first screen points at docs/deploy.md, which has the whole flow.
-    assert "docs/deploy.md" in (ROOT / "README.md").read_text()
-    readme = (ROOT / "docs" / "deploy.md").read_text()
-    assert "cargo lambda build --release && sam deploy" in readme
-    assert "confirm_changeset" not in readme or "--config-env prod" in readme
-    assert "sam deploy --config-env dev" in readme and "sam deploy --config-env prod" in readme
+def test_the_deploy_guide_matches_the_deploy_flow():
+    guide = (ROOT / "docs/deploy.md").read_text()
+    assert "make deploy" in guide and "cargo lambda build --release && scripts/check-bootstraps.sh && sam deploy" in guide
+    assert "sam deploy --config-env dev" in guide and "sam deploy --config-env prod" in guide
+    assert "confirm_changeset" not in guide or "--config-env prod" in guide
+    # The one-time account step, by the command scripts/deploy.sh runs.
+    assert "aws cloudformation deploy --template-file account.yaml --stack-name apigateway-cloudwatch-role" in guide
+    assert "ACCOUNT_STACK:-apigateway-cloudwatch-role" in (ROOT / "scripts/deploy.sh").read_text()
+    # Teardown keeps its handles: the retained resources' names are read from the outputs
+    # before the stack (and its outputs) is deleted, and deleted only after it.
+    teardown = guide[guide.index("## Teardown"):]
+    assert teardown.index("out NotesTableName") < teardown.index("sam delete") < teardown.index("delete-table")
+    assert teardown.index("out UserPoolId") < teardown.index("sam delete") < teardown.index("delete-user-pool")
+    assert teardown.index("aws s3 rm") < teardown.index("sam delete"), "the bucket is emptied first"
+    # The costs a deployed stack exposes.
+    for cost in ("Sign-up is open", "Dictation calls Polly", "Every request costs API Gateway"):
+        assert cost in guide, cost
+    # The README points here instead of repeating it.
+    readme = (ROOT / "README.md").read_text()
+    assert "docs/deploy.md" in readme and "### Step by step" not in readme
 
 
 def test_nothing_generated_is_tracked():

@@ -4,10 +4,12 @@ review of the deployed stack would look for."""
 import copy
 import json
 import re
+import subprocess
 
 import pytest
+import yaml
 
-from conftest import ROOT, api_routes, cargo_binaries, env_vars_read, function_binary, functions, sam_transform, sub_text
+from conftest import ROOT, CfnLoader, api_routes, cargo_binaries, env_vars_read, function_binary, functions, sam_transform, sub_text
 
 # The actions each function's code performs (see crates/notes-dynamodb), per resource of ours: a
 # table (its ARN or an index of it), the audio bucket ("AudioBucket", for listing) or its objects
@@ -521,7 +523,9 @@ def test_tables_keep_user_data(template):
     assert tables == USER_DATA_TABLES | {"IdempotencyTable"}
     for name, resource in template["Resources"].items():
         if name in USER_DATA_TABLES or resource["Type"] == "AWS::Cognito::UserPool":
-            assert resource.get("DeletionPolicy") == "Retain", name
+            # Kept when a deployed stack is deleted or the resource replaced; deleted only when
+            # the stack's own first create fails, so a failed first deploy leaves no orphans.
+            assert resource.get("DeletionPolicy") == "RetainExceptOnCreate", name
             assert resource.get("UpdateReplacePolicy") == "Retain", name
         if resource["Type"] == "AWS::DynamoDB::Table":
             props = resource["Properties"]
@@ -688,7 +692,6 @@ def test_parameters_have_safe_defaults(template):
     params = template["Parameters"]
     assert params["StageName"]["Default"] == "Prod"
     assert params["AllowedOrigin"]["Default"] != "*"
-    assert params["Architecture"]["Default"] in params["Architecture"]["AllowedValues"]
     assert params["LogRetentionDays"]["Default"] in params["LogRetentionDays"]["AllowedValues"]
     assert params["RequiredGroup"]["Default"] == ""
     assert params["LogLevel"]["AllowedValues"] == ["DEBUG", "INFO", "WARN", "ERROR"]
@@ -754,3 +757,32 @@ def test_limits_agree_with_the_code(template):
     assert models["NoteInput"]["properties"]["Note"]["maxLength"] == limit(note, "NoteText")
     assert models["PostInput"]["properties"]["title"]["maxLength"] == limit(post, "PostTitle")
     assert models["PostInput"]["properties"]["contents"]["maxLength"] == limit(post, "PostContents")
+
+
+def test_no_stack_sets_or_deletes_the_accounts_api_gateway_logging_role(transformed):
+    """API Gateway's CloudWatch Logs role is one per account and region: a stack that set it would
+    overwrite its siblings' (default, dev, prod) and break their logging when deleted. account.yaml
+    sets it once; scripts/deploy.sh deploys that before the stack where the region lacks it."""
+    assert not resources_of(transformed, "AWS::ApiGateway::Account")
+    for name, role in resources_of(transformed, "AWS::IAM::Role").items():
+        assert "AmazonAPIGatewayPushToCloudWatchLogs" not in json.dumps(role), name
+    # The REST stage still logs (through the account's role).
+    (stage,) = resources_of(transformed, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["AccessLogSetting"]["DestinationArn"]
+
+
+def test_the_account_template_sets_the_role_once_and_keeps_it():
+    account = yaml.load((ROOT / "account.yaml").read_text(), Loader=CfnLoader)
+    resources = account["Resources"]
+    assert {r["Type"] for r in resources.values()} == {"AWS::IAM::Role", "AWS::ApiGateway::Account"}
+    (setting,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Account"]
+    (role_name,) = [n for n, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+    # Created after its role (GetAtt orders it), and neither goes away with the stack.
+    assert setting["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": [role_name, "Arn"]}
+    for name, resource in resources.items():
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain", name
+    role = resources[role_name]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert [p["Fn::Sub"] for p in role["ManagedPolicyArns"]] == ["arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]
+    lint = subprocess.run(["cfn-lint", str(ROOT / "account.yaml")], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr

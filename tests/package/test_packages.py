@@ -55,10 +55,10 @@ def functions(template):
 
 
 def architecture(template):
-    """The architecture every function deploys for: Globals say `!Ref Architecture`, whose default
-    is the one `sam deploy` uses unless overridden."""
-    assert template["Globals"]["Function"]["Architectures"] == ["Architecture"]
-    return template["Parameters"]["Architecture"]["Default"]
+    """The architecture every function deploys for: the one literal of Globals (no parameter can
+    override it; tests/deploy/test_architecture.py)."""
+    (arch,) = template["Globals"]["Function"]["Architectures"]
+    return arch
 
 
 def sam_package(template_file, aws_env, tmp_path):
@@ -210,3 +210,49 @@ def test_a_binary_for_the_other_architecture_is_caught(template, s3):
     assert problems_of_zip(buffer.getvalue(), other) == [
         f"bootstrap is built for {arch}, the template deploys {other}"
     ]
+
+
+def _package_in(directory, aws_env, extra=()):
+    """`sam package` as a user runs it in `directory`: no --template-file, so samconfig.toml (or
+    SAM's default, .aws-sam/build/template.yaml when it exists) decides what is packaged."""
+    packaged = directory / "packaged.yaml"
+    result = subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "sam"), "package", "--s3-bucket", BUCKET,
+         "--output-template-file", str(packaged), "--force-upload", *extra],
+        cwd=directory, env=aws_env, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, f"sam package failed:\n{result.stdout}\n{result.stderr}"
+    return load(packaged)
+
+
+def test_a_stale_sam_build_is_never_what_deploy_uploads(template, aws_env, s3, tmp_path):
+    # Issue 23's fourth trap: after an earlier `sam build`, `sam deploy` uploaded .aws-sam/build's
+    # binaries (of another architecture) instead of the fresh target/lambda. samconfig.toml pins
+    # template_file = template.yaml for package and deploy in every environment.
+    repo = tmp_path / "repo"
+    (repo / ".aws-sam/build").mkdir(parents=True)
+    for name in ("template.yaml", "samconfig.toml"):
+        (repo / name).write_text((ROOT / name).read_text())
+    source = template["Resources"]
+    built = yaml.safe_dump({"Resources": {
+        name: {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": name, "Handler": "bootstrap", "Runtime": "provided.al2023"}}
+        for name in functions(template)
+    }})
+    (repo / ".aws-sam/build/template.yaml").write_text(built)
+    other = next(a for a in ELF_MACHINE if a != architecture(template))
+    header = bytearray(64)
+    header[0:7] = b"\x7fELF\x02\x01\x01"
+    header[18:20] = ELF_MACHINE[other].to_bytes(2, "little")
+    for name, function in functions(template).items():
+        (repo / ".aws-sam/build" / name).mkdir()
+        (repo / ".aws-sam/build" / name / "bootstrap").write_bytes(bytes(header))
+        binary = source[name]["Properties"]["CodeUri"].rstrip("/")
+        (repo / binary).mkdir(parents=True)
+        (repo / binary / "bootstrap").write_bytes((ROOT / binary / "bootstrap").read_bytes())
+        (repo / binary / "bootstrap").chmod(0o755)
+    report = inspect(_package_in(repo, aws_env), s3, architecture(template))
+    assert_deployable(report, template)
+    # Without the pin (an empty samconfig), SAM would have packaged the stale build: the trap is real.
+    (repo / "empty.toml").write_text("version = 0.1\n")
+    unpinned = inspect(_package_in(repo, aws_env, ["--config-file", str(repo / "empty.toml")]), s3, architecture(template))
+    assert all(f"built for {other}" in " ".join(problems) for _, _, problems in unpinned.values())
