@@ -13,6 +13,12 @@ import threading
 import urllib.parse
 
 import pytest
+from playwright.sync_api import expect
+
+# What a page shows after a call through the local gateway (authorizer, then a debug build of a
+# function, each a process) takes milliseconds on an idle machine and seconds on a busy one (CI,
+# or `make test` beside other work): every expectation waits up to this long for it.
+expect.set_options(timeout=int(os.environ.get("BROWSER_EXPECT_TIMEOUT_MS", "30000")))
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

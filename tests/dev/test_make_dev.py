@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -299,3 +300,37 @@ def test_the_readme_s_commands_are_the_ones_tested(work_dir):
         assert isinstance(json.loads(result.stdout), list), result.stdout
     finally:
         dev.stop()
+
+
+def test_make_dynamodb_as_typed_keeps_its_tables_in_the_default_data_dir(work_dir):
+    """`make dynamodb` (data in `.local/dynamodb`, relative to the checkout, while java runs in a
+    directory of its own): the endpoint first on stdout, the template's tables, Ctrl-C stops it."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "dynamodb", f"DYNAMODB_PORT={port}"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        endpoint = process.stdout.readline().strip()
+        assert endpoint == f"http://127.0.0.1:{port}", endpoint + process.stderr.read()
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        assert {"notes", "posts", "idempotency"} <= set(client.list_tables()["TableNames"])
+        assert os.path.isdir(os.path.join(ROOT, ".local", "dynamodb")), "the data is in the checkout's .local/dynamodb"
+    finally:
+        # Ctrl-C reaches make and notes-dev alike (make then reports the interrupt itself).
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while answers(f"http://127.0.0.1:{port}/", timeout=1):
+        assert time.monotonic() < deadline, "DynamoDB Local outlived make dynamodb"
+        time.sleep(0.2)
