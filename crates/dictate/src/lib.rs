@@ -203,7 +203,7 @@ pub async fn handle<N: NoteReader, S: SpeechSynthesizer, A: AudioStore>(
     service: &Dictation<N, S, A>,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&request)?;
+    let user = caller(&request)?.id;
     if request.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed { allow: "POST" });
     }

@@ -50,7 +50,7 @@ pub async fn handle<S: NoteReader>(
     store: &S,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&request)?;
+    let user = caller(&request)?.id;
     if request.method() != Method::GET {
         return Err(ApiError::MethodNotAllowed { allow: "GET" });
     }
