@@ -235,13 +235,18 @@ def test_the_api_key_requirement_can_be_turned_off_and_throttling_stays(template
     assert stage["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] in (7, "7")
 
 
-def test_the_authorizer_is_a_cached_token_authorizer_on_the_authorization_header(transformed):
+def test_the_authorizer_is_a_cached_token_authorizer_on_the_authorization_header(transformed, template):
     definitions = rest_api_body(transformed)["securityDefinitions"]
     authorizer = definitions["TokenAuthorizer"]
     assert authorizer["in"] == "header" and authorizer["name"] == "Authorization"
     settings = authorizer["x-amazon-apigateway-authorizer"]
     assert settings["type"] == "token"
-    assert settings["authorizerResultTtlInSeconds"] == 300, "caching on (the policy is stage-wide)"
+    assert settings["authorizerResultTtlInSeconds"] == 60, "caching on (the policy is stage-wide), at most a minute by default"
+    # Issue 22: a revoked or expired token works for at most the cache's life; the deployer sets it.
+    for seconds in (0, 15):
+        overridden = rest_api_body(sam_transform(template, {"AuthorizerCacheSeconds": seconds}))
+        ttl = overridden["securityDefinitions"]["TokenAuthorizer"]["x-amazon-apigateway-authorizer"]
+        assert int(ttl["authorizerResultTtlInSeconds"]) == seconds
     assert "AuthorizerFunction" in str(settings["authorizerUri"])
     assert definitions["api_key"]["name"] == "x-api-key"
 

@@ -99,7 +99,7 @@ pub async fn handle<S: NoteWriter, I: IdempotencyStore>(
     idempotency: &Idempotency<I>,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
-    let user_id = caller(&request)?;
+    let user_id = caller(&request)?.id;
     if request.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed { allow: "POST" });
     }

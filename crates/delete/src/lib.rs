@@ -28,7 +28,7 @@ pub async fn handle<S: NoteDeleter>(
     store: &S,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&request)?;
+    let user = caller(&request)?.id;
     if request.method() != Method::DELETE {
         return Err(ApiError::MethodNotAllowed { allow: "DELETE" });
     }

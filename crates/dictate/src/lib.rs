@@ -203,7 +203,7 @@ pub async fn handle<N: NoteReader, S: SpeechSynthesizer, A: AudioStore>(
     service: &Dictation<N, S, A>,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&request)?;
+    let user = caller(&request)?.id;
     if request.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed { allow: "POST" });
     }
@@ -249,8 +249,9 @@ async fn dictate<N: NoteReader, S: SpeechSynthesizer, A: AudioStore>(
         Err(err) => return Err(err.into()),
     };
     let engine = voice.engine(service.engine);
-    let key = AudioKey::new(user, id, note.version, voice, engine);
     let text = note.text.as_str();
+    // Keyed by the text, not the version: new text never plays old audio, the same text reuses it.
+    let key = AudioKey::new(user, id, text, voice, engine);
     let characters = text.chars().count();
     let reused = match service.audio.stored_at(&key).await? {
         Some(stored) => outlives_the_url(stored, SystemTime::now(), service),

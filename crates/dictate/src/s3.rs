@@ -97,7 +97,7 @@ impl AudioStore for S3Audio {
 mod tests {
     use super::*;
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-    use notes_domain::{Engine, NoteId, UserId, Version, Voice};
+    use notes_domain::{Engine, NoteId, UserId, Voice};
 
     fn audio(force_path_style: bool, endpoint: Option<&str>) -> S3Audio {
         let mut config = aws_sdk_s3::Config::builder()
@@ -124,7 +124,7 @@ mod tests {
         AudioKey::new(
             &UserId::parse("alice").unwrap(),
             &NoteId::parse("7").unwrap(),
-            Version::new(2).unwrap(),
+            "Water the ficus.",
             Voice::parse("Joanna").unwrap(),
             Engine::Neural,
         )
@@ -150,7 +150,7 @@ mod tests {
         let (base, _) = url.split_once('?').unwrap();
         assert_eq!(
             base,
-            "https://notes-audio.s3.eu-west-1.amazonaws.com/alice/7/v2-Joanna-neural.mp3"
+            format!("https://notes-audio.s3.eu-west-1.amazonaws.com/{}", key())
         );
         let query = query(&url);
         let get = |name: &str| {
@@ -181,7 +181,7 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            url.starts_with("http://127.0.0.1:9229/notes-audio/alice/7/v2-Joanna-neural.mp3?"),
+            url.starts_with(&format!("http://127.0.0.1:9229/notes-audio/{}?", key())),
             "{url}"
         );
         assert!(url.contains("X-Amz-Expires=60"));

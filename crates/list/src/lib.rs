@@ -50,7 +50,7 @@ pub async fn handle<S: NoteReader>(
     store: &S,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&request)?;
+    let user = caller(&request)?.id;
     if request.method() != Method::GET {
         return Err(ApiError::MethodNotAllowed { allow: "GET" });
     }
@@ -297,7 +297,7 @@ mod tests {
                     let cursor = url
                         .strip_prefix(prefix)
                         .unwrap_or_else(|| panic!("{fixture}: {url} does not start {prefix}"));
-                    let user = UserId::parse("alice").unwrap();
+                    let user = UserId::parse(&notes_http::fixtures::sub_of("alice")).unwrap();
                     assert!(
                         decode_note_cursor(&user, cursor).is_ok(),
                         "{fixture}: {cursor} is alice's cursor"

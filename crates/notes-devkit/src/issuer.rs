@@ -163,6 +163,8 @@ pub enum TokenKind {
 #[derive(Debug, Clone)]
 pub struct TokenSpec {
     pub username: String,
+    /// The permanent id; `user_sub(username)` unless a test plays a username signed up again.
+    pub sub: String,
     pub kind: TokenKind,
     pub groups: Vec<String>,
     pub email: Option<String>,
@@ -176,6 +178,7 @@ impl TokenSpec {
     pub fn new(username: &str) -> Self {
         Self {
             username: username.to_owned(),
+            sub: user_sub(username),
             kind: TokenKind::Id,
             groups: Vec::new(),
             email: Some(format!("{username}@example.com")),
@@ -193,7 +196,7 @@ impl TokenSpec {
     /// The claims Cognito puts in this kind of token.
     pub fn claims(&self) -> Value {
         let now = unix_now();
-        let sub = user_sub(&self.username);
+        let sub = &self.sub;
         // The claims both kinds of Cognito token carry, then what differs.
         let mut claims = json!({
             "sub": sub,

@@ -33,8 +33,9 @@ use crate::runtime_api::{LambdaSandbox, Outcome};
 
 /// API Gateway's payload limit for REST APIs.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
-/// API Gateway's default authorizer result TTL.
-pub const DEFAULT_AUTHORIZER_CACHE_TTL: Duration = Duration::from_secs(300);
+/// The authorizer result TTL the template deploys by default (its `AuthorizerCacheSeconds`):
+/// a token expired or revoked a moment ago still works for at most this long.
+pub const DEFAULT_AUTHORIZER_CACHE_TTL: Duration = Duration::from_secs(60);
 
 const ACCOUNT_ID: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -1115,5 +1116,21 @@ mod tests {
             spec.find("GET", "/notes/1/extra"),
             RouteMatch::None
         ));
+    }
+
+    #[test]
+    fn the_local_authorizer_cache_lasts_as_long_as_the_template_default() {
+        let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+            &std::fs::read_to_string(crate::tables::template_path()).unwrap(),
+        )
+        .unwrap();
+        let default = template["Parameters"]["AuthorizerCacheSeconds"]["Default"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(DEFAULT_AUTHORIZER_CACHE_TTL.as_secs(), default);
+        assert!(
+            default <= 60,
+            "issue 22: a revoked token works for at most a minute"
+        );
     }
 }

@@ -30,7 +30,7 @@ pub use speech::{
     AudioKey, Engine, MAX_CHARS_PER_SYNTHESIS, VOICES_URL, Voice, split_for_synthesis,
 };
 pub use time::Timestamp;
-pub use user::UserId;
+pub use user::{UserId, Username};
 
 /// Counts characters the way the limits in the API documentation do: Unicode scalar values.
 fn char_count(text: &str) -> usize {

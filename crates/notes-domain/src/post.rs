@@ -1,7 +1,7 @@
 //! Board posts: the Cognito "post" tutorial's board, with collision-free sequential ids.
 
 use crate::note::check_text;
-use crate::{Timestamp, UserId, ValidationError};
+use crate::{Timestamp, UserId, Username, ValidationError};
 
 /// A post's id: sequential from 1, allocated by the store without scanning the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,7 +63,11 @@ impl std::fmt::Debug for PostContents {
 pub struct NewPost {
     pub title: PostTitle,
     pub contents: PostContents,
-    pub author: UserId,
+    /// Who wrote it: the permanent id, stored so that the author's posts can be found again
+    /// (an account deletion re-attributes them); never shown.
+    pub author_id: UserId,
+    /// The name the board shows.
+    pub author: Username,
     pub created_at: Timestamp,
 }
 
@@ -73,7 +77,7 @@ pub struct Post {
     pub id: PostId,
     pub title: PostTitle,
     pub contents: PostContents,
-    pub author: UserId,
+    pub author: Username,
     pub created_at: Timestamp,
 }
 

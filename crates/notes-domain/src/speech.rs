@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::{NoteId, UserId, ValidationError, Version, char_count};
+use sha2::{Digest, Sha256};
+
+use crate::{NoteId, UserId, ValidationError, char_count};
 
 /// Where callers can read the list of voices (named in the error for an unknown one).
 pub const VOICES_URL: &str = "https://docs.aws.amazon.com/polly/latest/dg/available-voices.html";
@@ -273,21 +275,34 @@ fn last_whitespace(window: &str) -> Option<usize> {
         .last()
 }
 
-/// Where the audio of one version of a note in one voice and engine is stored:
-/// `<UserId>/<NoteId>/v<Version>-<VoiceId>-<engine>.mp3`. Per user (one prefix each, the user id
-/// percent-encoded so that it stays one path segment) and per version, so an edited note never
-/// plays its old text and two users never share a key.
+/// Where the audio of one text of a note in one voice and engine is stored:
+/// `<UserId>/<NoteId>/<digest>-<VoiceId>-<engine>.mp3`, the digest a SHA-256 of (text, voice,
+/// engine), 32 hex digits. Per user (one prefix each, the user id, a `sub`, percent-encoded so
+/// that it stays one path segment) and per text: a note deleted and re-created under the same id
+/// with other text never plays the old audio, an edit that keeps the text reuses it, and a note's
+/// audio sits under one prefix (`<UserId>/<NoteId>/`) so it can be deleted with the note. The
+/// digest tells nothing a holder of the URL cannot hear in the audio itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AudioKey(String);
 
 impl AudioKey {
-    pub fn new(
-        user: &UserId,
-        note: &NoteId,
-        version: Version,
-        voice: Voice,
-        engine: Engine,
-    ) -> Self {
+    pub fn new(user: &UserId, note: &NoteId, text: &str, voice: Voice, engine: Engine) -> Self {
+        let mut key = Self::prefix(user, note);
+        let mut digest = Sha256::new();
+        // Length-prefixed, so that no two (text, voice, engine) triples hash the same bytes.
+        for part in [text, voice.id(), engine.as_str()] {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part.as_bytes());
+        }
+        for byte in digest.finalize().iter().take(16) {
+            let _ = write!(key, "{byte:02x}");
+        }
+        let _ = write!(key, "-{voice}-{engine}.mp3");
+        Self(key)
+    }
+
+    /// `<UserId>/<NoteId>/`: every audio of one note, whatever its text, voice and engine.
+    pub fn prefix(user: &UserId, note: &NoteId) -> String {
         let mut key = String::new();
         for byte in user.as_str().bytes() {
             if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'@') {
@@ -297,8 +312,8 @@ impl AudioKey {
                 let _ = write!(key, "%{byte:02X}");
             }
         }
-        let _ = write!(key, "/{note}/v{version}-{voice}-{engine}.mp3");
-        Self(key)
+        let _ = write!(key, "/{note}/");
+        key
     }
 
     pub fn as_str(&self) -> &str {
@@ -407,35 +422,73 @@ mod tests {
     }
 
     #[test]
-    fn audio_keys_are_per_user_note_version_voice_and_engine() {
-        let key = |user: &str, note: &str, version: u64, voice: &str| {
+    fn audio_keys_are_per_user_note_text_voice_and_engine() {
+        let key = |user: &str, note: &str, text: &str, voice: &str, engine: Engine| {
             AudioKey::new(
                 &UserId::parse(user).unwrap(),
                 &NoteId::parse(note).unwrap(),
-                Version::new(version).unwrap(),
+                text,
                 Voice::parse(voice).unwrap(),
-                Engine::Neural,
+                engine,
             )
             .to_string()
         };
+        let pin = key(
+            "alice",
+            "77",
+            "My bank PIN is 4419",
+            "Joanna",
+            Engine::Neural,
+        );
+        assert!(pin.starts_with("alice/77/"), "{pin}");
+        assert!(pin.ends_with("-Joanna-neural.mp3"), "{pin}");
         assert_eq!(
-            key("alice", "7", 3, "Joanna"),
-            "alice/7/v3-Joanna-neural.mp3"
+            pin.len(),
+            "alice/77/".len() + 32 + "-Joanna-neural.mp3".len()
+        );
+        assert!(!pin.contains("4419"), "the key does not spell the text");
+        // Issue 22, finding 2: note 77 deleted and re-created with other text is other audio.
+        assert_ne!(
+            pin,
+            key("alice", "77", "Shopping: apples", "Joanna", Engine::Neural)
+        );
+        // The same text is the same audio, whatever version it is saved as.
+        assert_eq!(
+            pin,
+            key(
+                "alice",
+                "77",
+                "My bank PIN is 4419",
+                "Joanna",
+                Engine::Neural
+            )
         );
         assert_ne!(
-            key("alice", "7", 3, "Joanna"),
-            key("alice", "7", 4, "Joanna")
+            pin,
+            key("bob", "77", "My bank PIN is 4419", "Joanna", Engine::Neural)
         );
-        assert_ne!(key("alice", "7", 3, "Joanna"), key("bob", "7", 3, "Joanna"));
-        assert_ne!(key("alice", "7", 3, "Joanna"), key("alice", "7", 3, "Joey"));
+        assert_ne!(
+            pin,
+            key("alice", "77", "My bank PIN is 4419", "Joey", Engine::Neural)
+        );
+        assert_ne!(
+            pin,
+            key(
+                "alice",
+                "77",
+                "My bank PIN is 4419",
+                "Joanna",
+                Engine::Standard
+            )
+        );
+        assert!(pin.starts_with(&AudioKey::prefix(
+            &UserId::parse("alice").unwrap(),
+            &NoteId::parse("77").unwrap()
+        )));
         // A user id with a slash stays one segment: no user can write under another's prefix.
-        assert_eq!(
-            key("alice/7", "x", 1, "Amy"),
-            "alice%2F7/x/v1-Amy-neural.mp3"
-        );
-        assert_eq!(
-            key("ana maría", "1", 1, "Amy"),
-            "ana%20mar%C3%ADa/1/v1-Amy-neural.mp3"
+        assert!(key("alice/7", "x", "t", "Amy", Engine::Neural).starts_with("alice%2F7/x/"));
+        assert!(
+            key("ana maría", "1", "t", "Amy", Engine::Neural).starts_with("ana%20mar%C3%ADa/1/")
         );
     }
 }

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use notes_domain::{
     NewPost, Page, PageSize, Post, PostContents, PostId, PostPageKey, PostReader, PostTitle,
-    PostWriter, StoreError, Timestamp, UserId,
+    PostWriter, StoreError, Timestamp, Username,
 };
 use serde::Deserialize;
 
@@ -53,7 +53,7 @@ fn decode_post(item: Item) -> Result<Post, StoreError> {
         id: PostId::new(item.id).map_err(|_| invalid("id"))?,
         title: PostTitle::parse(item.title).map_err(|_| invalid("title"))?,
         contents: PostContents::parse(item.contents).map_err(|_| invalid("contents"))?,
-        author: UserId::parse(&item.author).map_err(|_| invalid("author"))?,
+        author: Username::parse(&item.author).map_err(|_| invalid("author"))?,
         created_at: Timestamp::parse(&item.created_at).map_err(|_| invalid("createdAt"))?,
     })
 }
@@ -143,6 +143,9 @@ impl PostWriter for DynamoPosts {
             .item("title", s(post.title.as_str()))
             .item("contents", s(post.contents.as_str()))
             .item("author", s(post.author.as_str()))
+            // The permanent id: the username above is display only, and is freed for reuse
+            // when the account is deleted.
+            .item("authorId", s(post.author_id.as_str()))
             .item("createdAt", s(&post.created_at.to_rfc3339_millis()))
             .condition_expression("attribute_not_exists(id)")
             .send()

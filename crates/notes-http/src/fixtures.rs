@@ -45,6 +45,18 @@ pub fn status_and_json(response: &lambda_http::Response<lambda_http::Body>) -> (
 }
 
 /// The same event as if the TOKEN authorizer had let `username` through.
+/// The `sub` the fixtures give a username: alice's, bob's and carol's as in `events/`, `sub-of-<name>`
+/// for anyone else. Tests that seed or read the store directly key it by this, as the
+/// functions do.
+pub fn sub_of(username: &str) -> String {
+    match username {
+        "alice" => "0f8d4c1e-4b6a-4f7e-9d1c-2a3b4c5d6e7f".to_owned(),
+        "bob" => "7c1d2e3f-0a9b-4c8d-8e7f-6a5b4c3d2e1f".to_owned(),
+        "carol" => "3c4d5e6f-0000-4000-8000-00000000ca01".to_owned(),
+        other => format!("sub-of-{other}"),
+    }
+}
+
 pub fn as_user(mut event: Value, username: &str) -> Value {
     if let Some(context) = event
         .get_mut("requestContext")
@@ -52,7 +64,7 @@ pub fn as_user(mut event: Value, username: &str) -> Value {
     {
         context.insert(
             "authorizer".into(),
-            serde_json::json!({ "principalId": format!("sub-of-{username}"), "username": username }),
+            serde_json::json!({ "principalId": sub_of(username), "sub": sub_of(username), "username": username }),
         );
     }
     event

@@ -4,20 +4,30 @@
 use lambda_http::Request;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
-use notes_domain::UserId;
+use notes_domain::{UserId, Username};
 use serde_json::Value;
 
 use crate::ApiError;
 
-/// The caller's username, from whichever authorizer fronts the function:
-/// - our TOKEN authorizer (REST API): context `username` (with `principalId` = the Cognito sub);
-/// - a Cognito user-pool authorizer (REST API): `claims["cognito:username"]`;
-/// - an HTTP API JWT authorizer: `jwt.claims["cognito:username"]` (ID tokens) or
-///   `jwt.claims["username"]` (access tokens).
+/// Who is calling: the permanent id that keys everything they own, and the username that is
+/// only displayed (a post's author).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub id: UserId,
+    pub username: Username,
+}
+
+/// The caller, from whichever authorizer fronts the function:
+/// - our TOKEN authorizer (REST API): `principalId` (the Cognito `sub`) and context `username`;
+/// - a Cognito user-pool authorizer (REST API): `claims.sub` and `claims["cognito:username"]`;
+/// - an HTTP API JWT authorizer: `jwt.claims.sub` and `jwt.claims["cognito:username"]` (ID
+///   tokens) or `jwt.claims["username"]` (access tokens).
 ///
-/// The first source that is present decides: if it is empty or invalid the request is refused,
-/// rather than falling through to a weaker source.
-pub fn caller(request: &Request) -> Result<UserId, ApiError> {
+/// The id is the `sub`, never the username: Cognito frees a username when its user is deleted,
+/// and a new sign-up under it must not inherit anything. The first source that is present
+/// decides: if its id or username is missing, empty or invalid the request is refused, rather
+/// than falling through to a weaker source.
+pub fn caller(request: &Request) -> Result<Caller, ApiError> {
     let context = request
         .request_context_ref()
         .ok_or(ApiError::Unauthorized)?;
@@ -28,20 +38,42 @@ pub fn caller(request: &Request) -> Result<UserId, ApiError> {
     }
     .ok_or(ApiError::Unauthorized)?;
 
-    let username: Option<&str> = if let Some(value) = authorizer.fields.get("username") {
-        value.as_str()
-    } else if let Some(claims) = authorizer.fields.get("claims") {
-        claims.get("cognito:username").and_then(Value::as_str)
-    } else if let Some(jwt) = &authorizer.jwt {
-        jwt.claims
-            .get("cognito:username")
-            .or_else(|| jwt.claims.get("username"))
-            .map(String::as_str)
-    } else {
-        None
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+    let (id, username): (Option<String>, Option<String>) =
+        if let Some(value) = authorizer.fields.get("username") {
+            // lambda_http keeps `principalId` in the context's fields.
+            let principal = text(authorizer.fields.get("principalId"));
+            let sub = text(authorizer.fields.get("sub"));
+            // Our authorizer sets both to the sub; should they ever differ, trust neither.
+            let id = match (principal, sub) {
+                (Some(principal), Some(sub)) if principal != sub => None,
+                (Some(principal), _) => Some(principal),
+                (None, sub) => sub,
+            };
+            (id, text(Some(value)))
+        } else if let Some(claims) = authorizer.fields.get("claims") {
+            (
+                text(claims.get("sub")),
+                text(claims.get("cognito:username")),
+            )
+        } else if let Some(jwt) = &authorizer.jwt {
+            (
+                jwt.claims.get("sub").cloned(),
+                jwt.claims
+                    .get("cognito:username")
+                    .or_else(|| jwt.claims.get("username"))
+                    .cloned(),
+            )
+        } else {
+            (None, None)
+        };
+    let (Some(id), Some(username)) = (id, username) else {
+        return Err(ApiError::Unauthorized);
     };
-    let username = username.ok_or(ApiError::Unauthorized)?;
-    UserId::parse(username).map_err(|_| ApiError::Unauthorized)
+    Ok(Caller {
+        id: UserId::parse(&id).map_err(|_| ApiError::Unauthorized)?,
+        username: Username::parse(&username).map_err(|_| ApiError::Unauthorized)?,
+    })
 }
 
 /// Whether the caller is in `group`, where the request can tell: the claims of an HTTP API JWT
@@ -187,27 +219,49 @@ mod tests {
     }
 
     #[test]
-    fn identity_comes_from_the_authorizer_only() {
-        let cases: Vec<(Request, Option<&str>, &str)> = vec![
+    fn identity_is_the_sub_and_comes_from_the_authorizer_only() {
+        /// The event, the (id, username) expected, and why.
+        type Case = (Request, Option<(&'static str, &'static str)>, &'static str);
+        let cases: Vec<Case> = vec![
             (
-                rest_event(json!({"principalId": "sub-1", "username": "alice"})),
-                Some("alice"),
+                rest_event(json!({"principalId": "sub-1", "sub": "sub-1", "username": "alice"})),
+                Some(("sub-1", "alice")),
                 "TOKEN authorizer context",
             ),
             (
+                rest_event(json!({"principalId": "sub-1", "username": "alice"})),
+                Some(("sub-1", "alice")),
+                "TOKEN authorizer: principalId alone",
+            ),
+            (
+                rest_event(json!({"principalId": "sub-1", "sub": "sub-2", "username": "alice"})),
+                None,
+                "principalId and sub that disagree",
+            ),
+            (
                 rest_event(json!({"claims": {"cognito:username": "bob", "sub": "s"}})),
-                Some("bob"),
+                Some(("s", "bob")),
                 "Cognito user-pool authorizer",
             ),
             (
-                http_api_event(json!({"cognito:username": "carol"})),
-                Some("carol"),
+                http_api_event(json!({"cognito:username": "carol", "sub": "s-3"})),
+                Some(("s-3", "carol")),
                 "HTTP API JWT authorizer, ID token",
             ),
             (
-                http_api_event(json!({"username": "dave", "token_use": "access"})),
-                Some("dave"),
+                http_api_event(json!({"username": "dave", "sub": "s-4", "token_use": "access"})),
+                Some(("s-4", "dave")),
                 "HTTP API JWT authorizer, access token",
+            ),
+            (
+                http_api_event(json!({"cognito:username": "carol"})),
+                None,
+                "HTTP API claims without a sub",
+            ),
+            (
+                rest_event(json!({"claims": {"cognito:username": "bob"}})),
+                None,
+                "user-pool claims without a sub",
             ),
             (rest_event(Value::Null), None, "no authorizer at all"),
             (rest_event(json!({})), None, "empty authorizer context"),
@@ -217,9 +271,19 @@ mod tests {
                 "principalId without username",
             ),
             (
+                rest_event(json!({"username": "alice"})),
+                None,
+                "username without principalId or sub",
+            ),
+            (
                 rest_event(json!({"principalId": "sub-1", "username": ""})),
                 None,
                 "empty username",
+            ),
+            (
+                rest_event(json!({"principalId": " ", "username": "alice"})),
+                None,
+                "blank principalId",
             ),
             (
                 rest_event(json!({"principalId": "sub-1", "username": "  "})),
@@ -227,12 +291,14 @@ mod tests {
                 "blank username",
             ),
             (
-                rest_event(json!({"username": 42})),
+                rest_event(json!({"principalId": "sub-1", "username": 42})),
                 None,
                 "username of the wrong type",
             ),
             (
-                rest_event(json!({"username": "", "claims": {"cognito:username": "bob"}})),
+                rest_event(
+                    json!({"username": "", "claims": {"cognito:username": "bob", "sub": "s"}}),
+                ),
                 None,
                 "an empty first source does not fall through",
             ),
@@ -244,9 +310,19 @@ mod tests {
             (http_api_event(json!({})), None, "JWT without claims"),
         ];
         for (request, expected, why) in cases {
-            let got = caller(&request).ok().map(|user| user.as_str().to_owned());
-            assert_eq!(got.as_deref(), expected, "{why}");
+            let got = caller(&request).ok();
+            let got = got
+                .as_ref()
+                .map(|caller| (caller.id.as_str(), caller.username.as_str()));
+            assert_eq!(got, expected, "{why}");
         }
+    }
+
+    #[test]
+    fn a_reused_username_is_another_caller() {
+        let first = rest_event(json!({"principalId": "sub-old", "username": "carol"}));
+        let second = rest_event(json!({"principalId": "sub-new", "username": "carol"}));
+        assert_ne!(caller(&first).unwrap().id, caller(&second).unwrap().id);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use idempotency::{
     DEFAULT_WINDOW, IDEMPOTENCY_KEY_HEADER, Idempotency, REPLAYED_HEADER, idempotency_key,
     idempotency_window_from_env,
 };
-pub use identity::caller;
+pub use identity::{Caller, caller};
 pub use link::set_next_link;
 pub use request::{
     if_match_version, location_of, page_size, path_parameter, request_path, single_query,

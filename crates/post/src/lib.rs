@@ -82,7 +82,8 @@ pub async fn handle<S: PostWriter + PostReader, I: IdempotencyStore>(
                     .create_post(NewPost {
                         title: title.clone(),
                         contents: contents.clone(),
-                        author: author.clone(),
+                        author_id: author.id.clone(),
+                        author: author.username.clone(),
                         created_at: Timestamp::now(),
                     })
                     .await?;
@@ -90,7 +91,13 @@ pub async fn handle<S: PostWriter + PostReader, I: IdempotencyStore>(
                 Ok(json_response(StatusCode::CREATED, &PostView::from(&post)))
             };
             idempotency
-                .run(&request, IDEMPOTENCY_SCOPE, &author, &fingerprint, create)
+                .run(
+                    &request,
+                    IDEMPOTENCY_SCOPE,
+                    &author.id,
+                    &fingerprint,
+                    create,
+                )
                 .await
         }
         Method::GET => {

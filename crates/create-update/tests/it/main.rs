@@ -47,7 +47,7 @@ async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
 async fn notes_of(store: &DynamoNotes, user: &str) -> Vec<(String, String, u64)> {
     let page = store
         .list_notes(
-            &UserId::parse(user).unwrap(),
+            &UserId::parse(&notes_http::fixtures::sub_of(user)).unwrap(),
             PageSize::new(100).unwrap(),
             None,
         )

@@ -44,7 +44,7 @@ async fn deletes_only_the_callers_note_and_never_silently() {
     .await
     .unwrap();
     let store = DynamoNotes::new(tables.client.clone(), tables.notes_table.clone());
-    let alice = UserId::parse("alice").unwrap();
+    let alice = UserId::parse(&notes_http::fixtures::sub_of("alice")).unwrap();
     let id = NoteId::parse("1").unwrap();
     store
         .put_note(NoteWrite {

@@ -79,7 +79,7 @@ async fn write_note(stack: &Stack, user: &str, id: &str, text: &str) {
     );
     store
         .put_note(NoteWrite {
-            user_id: UserId::parse(user).unwrap(),
+            user_id: UserId::parse(&notes_http::fixtures::sub_of(user)).unwrap(),
             note_id: NoteId::parse(id).unwrap(),
             text: NoteText::parse(text.into()).unwrap(),
             expectation: Expectation::Anything,
@@ -239,4 +239,46 @@ async fn polly_down_is_a_503_with_retry_after_and_the_function_recovers() {
     let back = call(&sandbox, &fixture_json("dictate-note.json").unwrap()).await;
     assert!(fetch_audio(&back).await > Duration::ZERO);
     assert_eq!(polly.synthesis_count(), 1);
+}
+
+/// Issue 22, finding 3: note 1 dictated, deleted and re-created under the same id with other text
+/// (version 1 again, as the labs' client's highest + 1 ids make the normal path) gets its own
+/// audio, never the old one; saving the same text again as a new version reuses the audio.
+#[tokio::test]
+async fn a_re_created_note_never_plays_the_old_audio_and_the_same_text_reuses_it() {
+    use notes_domain::NoteDeleter;
+    let stack = stack().await;
+    let polly = PollyLocal::start(None).await.unwrap();
+    let sandbox = sandbox(&stack, &polly.endpoint()).await.unwrap();
+    let dictate = || async {
+        fetch_audio(&call(&sandbox, &fixture_json("dictate-note.json").unwrap()).await).await
+    };
+    write_note(&stack, "alice", "1", "My bank PIN is 4 4 1 9.").await;
+    let pin = dictate().await;
+    assert_eq!(polly.synthesis_count(), 1);
+
+    DynamoNotes::new(
+        stack.tables.client.clone(),
+        stack.tables.notes_table.clone(),
+    )
+    .delete_note(
+        &UserId::parse(&notes_http::fixtures::sub_of("alice")).unwrap(),
+        &NoteId::parse("1").unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let shopping = "Shopping: apples, pears, a loaf of bread, two lemons and some rice.";
+    write_note(&stack, "alice", "1", shopping).await;
+    let new = dictate().await;
+    assert_eq!(polly.synthesis_count(), 2, "the old audio was handed out");
+    assert_ne!(new, pin);
+
+    write_note(&stack, "alice", "1", shopping).await;
+    assert_eq!(dictate().await, new);
+    assert_eq!(
+        polly.synthesis_count(),
+        2,
+        "the same text as a new version reuses its audio"
+    );
 }

@@ -64,7 +64,7 @@ async fn concurrently(sandboxes: &[Arc<LambdaSandbox>], events: Vec<Value>) -> V
 
 async fn all_notes(tables: &TestTables, user: &str) -> Vec<(String, String, u64)> {
     let store = DynamoNotes::new(tables.client.clone(), tables.notes_table.clone());
-    let user = UserId::parse(user).unwrap();
+    let user = UserId::parse(&notes_http::fixtures::sub_of(user)).unwrap();
     let mut notes = Vec::new();
     let mut after = None;
     loop {

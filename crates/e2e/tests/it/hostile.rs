@@ -2092,7 +2092,9 @@ async fn hostile_requests_through_the_local_api() {
         .iter()
         .map(|item| item.get("UserId").map_or("", String::as_str))
         .collect();
-    if owners != ["alice"] || with_write.posts != after.posts {
+    // Keyed by alice's sub (issue 22), never by a name.
+    let alice_sub = notes_devkit::issuer::user_sub("alice");
+    if owners != [alice_sub.as_str()] || with_write.posts != after.posts {
         problems.push(format!(
             "the smuggled-identity write: new notes owned by {owners:?}; posts changed: {}",
             with_write.posts != after.posts

@@ -916,3 +916,120 @@ async fn the_http_api_checks_jwts_as_api_gateway_does_and_sends_payload_2_0() {
         "a token reached a log"
     );
 }
+
+/// Issue 22, finding 1: Cognito frees a username when its user is deleted, so a new sign-up under
+/// the same name (a new `sub`) must inherit nothing: notes, idempotency records and cursors are
+/// keyed by the `sub`, and the board shows the name only. On both fronts: the REST API (TOKEN
+/// authorizer's `principalId`) and the HTTP API (`jwt.claims.sub`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_username_signed_up_again_inherits_nothing() {
+    for http in [false, true] {
+        let api = start(Options {
+            http,
+            ..Options::default()
+        })
+        .await;
+        let front = if http { "HTTP API" } else { "REST API" };
+        let bearer = |spec: TokenSpec| format!("Bearer {}", spec.mint(&api.key).unwrap());
+        let old_carol = bearer(TokenSpec::new("carol"));
+        let new_carol = bearer(TokenSpec {
+            sub: "5b0b7c9e-0000-4000-8000-00000000ca01".into(),
+            ..TokenSpec::new("carol")
+        });
+        let json = ("Content-Type", "application/json");
+        let body = r#"{"NoteId": "77", "Note": "My bank PIN is 4419"}"#;
+        let with_key = |token: &str| {
+            [
+                ("Authorization", token.to_owned()),
+                ("Content-Type", "application/json".to_owned()),
+                ("Idempotency-Key", "retry-1".to_owned()),
+            ]
+        };
+        let headers = with_key(&old_carol);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let created = api.call("POST", "/notes", &headers, Some(body)).await;
+        assert_eq!(created.status, 201, "{front}: {created:?}");
+        for i in 0..2 {
+            let more = format!(r#"{{"Note": "more {i}"}}"#);
+            let reply = api
+                .call(
+                    "POST",
+                    "/notes",
+                    &[("Authorization", &old_carol), json],
+                    Some(&more),
+                )
+                .await;
+            assert_eq!(reply.status, 201, "{front}");
+        }
+        let page = api
+            .call(
+                "GET",
+                "/notes?limit=1",
+                &[("Authorization", &old_carol)],
+                None,
+            )
+            .await;
+        let old_cursor = api.local_path(page.next_link().unwrap());
+
+        let as_new = |method: &'static str, path: String| {
+            let token = new_carol.clone();
+            let api = &api;
+            async move {
+                api.call(method, &path, &[("Authorization", &token)], None)
+                    .await
+            }
+        };
+        let listed = as_new("GET", "/notes".into()).await;
+        assert_eq!(
+            (listed.status, note_ids(&listed).len()),
+            (200, 0),
+            "{front}: the new carol lists the old carol's notes"
+        );
+        let searched = as_new("GET", "/notes/search?text=PIN".into()).await;
+        assert!(note_ids(&searched).is_empty(), "{front}: search");
+        assert_eq!(
+            as_new("GET", "/notes/77".into()).await.status,
+            404,
+            "{front}"
+        );
+        assert_eq!(
+            as_new("GET", old_cursor).await.status,
+            400,
+            "{front}: cursor"
+        );
+        // The same Idempotency-Key and body: a create of her own, not the old carol's replay.
+        let headers = with_key(&new_carol);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let own = api.call("POST", "/notes", &headers, Some(body)).await;
+        assert_eq!(own.status, 201, "{front}: {own:?}");
+        assert_eq!(own.header("idempotent-replayed"), None, "{front}: replayed");
+        assert_eq!(own.body["Version"], 1, "{front}");
+        assert_eq!(
+            as_new("DELETE", "/notes/77".into()).await.status,
+            204,
+            "{front}: deletes her own 77"
+        );
+        let old = api
+            .call("GET", "/notes/77", &[("Authorization", &old_carol)], None)
+            .await;
+        assert_eq!(
+            old.body["Note"], "My bank PIN is 4419",
+            "{front}: old 77 kept"
+        );
+
+        // The board shows the name; the id behind it is not on the wire.
+        let post = api
+            .call(
+                "POST",
+                "/post",
+                &[("Authorization", &new_carol), json],
+                Some(r#"{"title": "Hi", "contents": "I am new"}"#),
+            )
+            .await;
+        assert_eq!(post.body["author"], "carol", "{front}");
+        assert!(
+            !post.body.to_string().contains("ca01"),
+            "{front}: the sub is not shown"
+        );
+    }
+}

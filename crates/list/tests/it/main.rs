@@ -49,7 +49,7 @@ async fn seed(tables: &TestTables, user: &str, notes: &[(&str, &str)]) {
     for (id, text) in notes {
         store
             .put_note(NoteWrite {
-                user_id: UserId::parse(user).unwrap(),
+                user_id: UserId::parse(&notes_http::fixtures::sub_of(user)).unwrap(),
                 note_id: NoteId::parse(id).unwrap(),
                 text: NoteText::parse((*text).to_owned()).unwrap(),
                 expectation: Expectation::Anything,

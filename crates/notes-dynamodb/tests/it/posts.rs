@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use notes_domain::{NewPost, PageSize, PostContents, PostReader, PostTitle, PostWriter, Timestamp};
+use notes_domain::{
+    NewPost, PageSize, PostContents, PostReader, PostTitle, PostWriter, Timestamp, Username,
+};
 use notes_dynamodb::DynamoPosts;
 
 use crate::{tables, user};
@@ -12,7 +14,8 @@ fn new_post(n: usize) -> NewPost {
     NewPost {
         title: PostTitle::parse(format!("post {n}")).unwrap(),
         contents: PostContents::parse(format!("contents {n}")).unwrap(),
-        author: user("alice"),
+        author_id: user("sub-of-alice"),
+        author: Username::parse("alice").unwrap(),
         created_at: Timestamp::now(),
     }
 }
