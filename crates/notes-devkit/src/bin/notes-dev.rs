@@ -45,7 +45,7 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
                      [--polly-port 9230] [--cognito-env .local/cognito.env]
                      [--functions-env .local/functions.env] [--api rest|http]
                      [--data-dir .local/dynamodb] [--users-file .local/cognito/users.json]
-                     [--in-memory] [--api-key KEY] [--cache-ttl 300]
+                     [--in-memory] [--api-key KEY] [--cache-ttl 60]
                      [--allowed-origins ORIGIN,ORIGIN,... | '*'] [--web-port 8080]
                      [--web-config .local/web/config.js]
        notes-dev web-config (--stack NAME | --outputs FILE) [--api rest|http] [--api-key KEY]
