@@ -34,7 +34,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! cmp -s requirements-deploy.txt .venv/.requirements-deploy-installed 2>/dev/null; then
   say "installing the deploy tools into .venv (requirements-deploy.txt: cargo-lambda, zig, SAM CLI, AWS CLI)"
-  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
+  .venv/bin/pip install --disable-pip-version-check --no-input -r requirements-deploy.txt
   cp requirements-deploy.txt .venv/.requirements-deploy-installed
 fi
 
@@ -101,7 +101,7 @@ fi
 # Python test tools, reinstalled only when requirements-dev.txt changes.
 if ! cmp -s requirements-dev.txt .venv/.requirements-installed 2>/dev/null; then
   say "installing Python tools into .venv (requirements-dev.txt)"
-  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  .venv/bin/pip install --disable-pip-version-check --no-input -r requirements-dev.txt
   cp requirements-dev.txt .venv/.requirements-installed
 fi
 
@@ -109,7 +109,7 @@ fi
 # package-lock.json changes.
 if ! cmp -s package-lock.json node_modules/.package-lock-installed 2>/dev/null; then
   say "installing DynamoDB Local, amazon-cognito-identity-js and axe-core into node_modules (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error --foreground-scripts
   cp package-lock.json node_modules/.package-lock-installed
 fi
 
