@@ -109,7 +109,7 @@ fi
 # package-lock.json changes.
 if ! cmp -s package-lock.json node_modules/.package-lock-installed 2>/dev/null; then
   say "installing DynamoDB Local, amazon-cognito-identity-js and axe-core into node_modules (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error --foreground-scripts
+  npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.package-lock-installed
 fi
 
