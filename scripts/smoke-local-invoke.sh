@@ -82,7 +82,13 @@ allowed=$(make --no-print-directory authorize USER=alice INVOKE_PORT="$INVOKE_PO
 python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["policyDocument"]["Statement"][0]["Effect"]=="Allow" and r["context"]["username"]=="alice", r' "$allowed" \
   || { echo "make authorize USER=alice: expected an Allow for alice, got: $allowed" >&2; tail -n 40 "$logs/watch.log" >&2; exit 1; }
 echo "ok  authorizer (make authorize USER=alice) -> Allow, username alice" >&2
-refused=$(invoke authorizer events/authorizer-garbage-token.json 2>&1 || true)
-grep -q "Unauthorized" <<<"$refused" || { echo "a garbage token was not refused: $refused" >&2; exit 1; }
-echo "ok  authorizer events/authorizer-garbage-token.json -> Unauthorized" >&2
+# An expected outcome reads as one: no error exit, no "Start a thread" from cargo lambda.
+refused=$(invoke authorizer events/authorizer-garbage-token.json 2>&1) \
+  || { echo "make invoke of a refused token must not fail like a crash: $refused" >&2; exit 1; }
+grep -q "^Unauthorized: the authorizer refused the token" <<<"$refused" || { echo "a garbage token was not reported as refused: $refused" >&2; exit 1; }
+if grep -q "Start a thread" <<<"$refused"; then echo "make invoke of a refused token reads as a crash: $refused" >&2; exit 1; fi
+echo "ok  authorizer events/authorizer-garbage-token.json -> Unauthorized (an outcome, exit 0)" >&2
+allowed_line=$(make --no-print-directory authorize USER=alice INVOKE_PORT="$INVOKE_PORT" COGNITO_ENV="$COGNITO_ENV" 2>&1 >/dev/null | grep '^Allow: ' || true)
+[ -n "$allowed_line" ] || { echo "make authorize did not say Allow in a line of its own" >&2; exit 1; }
+echo "ok  make authorize says: $allowed_line" >&2
 echo "README local path works" >&2
