@@ -141,9 +141,15 @@ def function_binary(function):
 
 
 def cargo_binaries():
-    """{binary name: crate directory} for every [[bin]] of the workspace's crates."""
+    """{binary name: crate directory} for every [[bin]] of the deployed crates: the workspace's
+    default members (Cargo.toml says they are the functions, and only them; operator and dev
+    tools such as notes-migrate and notes-dev are members, not default members)."""
+    root_manifest = (ROOT / "Cargo.toml").read_text()
+    members = re.search(r"default-members\s*=\s*\[(.*?)\]", root_manifest, re.S)
+    assert members, "Cargo.toml names the deployed crates in default-members"
+    deployed = [ROOT / path / "Cargo.toml" for path in re.findall(r'"([^"]+)"', members.group(1))]
     binaries = {}
-    for manifest in (ROOT / "crates").glob("*/Cargo.toml"):
+    for manifest in deployed:
         for match in re.finditer(r'\[\[bin\]\]\s*name\s*=\s*"([^"]+)"', manifest.read_text()):
             binaries[match.group(1)] = manifest.parent
     return binaries
