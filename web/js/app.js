@@ -6,6 +6,7 @@ import { createBoardStore } from "./board.js";
 import { MISSING_CONFIG_MESSAGE, readConfig } from "./config.js";
 import { debounce } from "./debounce.js";
 import { submitOnCtrlEnter } from "./dom.js";
+import { afterSent, createDrafts } from "./drafts.js";
 import { MESSAGES } from "./errors.js";
 import { VOICES } from "./format.js";
 import { uuidV4 } from "./idempotency.js";
@@ -14,6 +15,7 @@ import { createSession } from "./session.js";
 import { STARTING_MESSAGE, waitForConfiguration } from "./starting.js";
 import { createAuthView } from "./views/auth.js";
 import { createBoardView } from "./views/board.js";
+import { clearFieldError, clearOnInput, showFieldError } from "./views/field-error.js";
 import { createMessages } from "./views/messages.js";
 import { createNotesView } from "./views/notes.js";
 
@@ -21,8 +23,32 @@ const $ = (selector) => document.querySelector(selector);
 
 const SIGN_OUT_FAILED =
   "You are signed out on this device, but the server could not end your session. It ends when it expires.";
-const AUDIO_FAILED = "The audio could not be played.";
 const UNEXPECTED = "Something went wrong. Try again.";
+const BLANK_NOTE = "Write something first: a note cannot be empty.";
+const BLANK_TITLE = "Give the post a title.";
+const BLANK_POST = "Write the message of the post.";
+const NOTE_RESTORED = "Your unsaved note is back in New note.";
+const EDIT_OF_DELETED =
+  "That note was deleted elsewhere. Your text is in New note, to add as a new note.";
+
+/** The browser's storage for drafts, or null where it is refused (a sandboxed frame). */
+function localStorageOrNull() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** Replaces what `box` holds after `sent` was saved, keeping what was typed meanwhile and the caret. */
+function keepTypedAfterSave(box, sent) {
+  const { text, removed } = afterSent(box.value, sent);
+  if (removed === 0) return;
+  const focused = document.activeElement === box;
+  const [start, end] = [box.selectionStart, box.selectionEnd];
+  box.value = text;
+  if (focused) box.setSelectionRange(Math.max(0, start - removed), Math.max(0, end - removed));
+}
 
 function boot() {
   const bootEl = $("#boot");
@@ -82,6 +108,7 @@ function start(config, cognito) {
   };
 
   let signedIn = false;
+  let drafts = null; // the signed-in user's drafts (drafts.js)
 
   // ---- session and API ----------------------------------------------------------------------
   const session = createSession(cognito, config, { onExpired: () => sessionEnded() });
@@ -92,6 +119,17 @@ function start(config, cognito) {
     fetch: (...args) => window.fetch(...args),
     onSessionEnded: () => sessionEnded(),
   });
+
+  /** The words of a failure shown beside a control (a 401 has already sent the page to sign-in). */
+  function wordsOf(err) {
+    if (err && typeof err.kind === "string" && typeof err.message === "string") return err.message;
+    console.error("unexpected failure:", err && err.name, err && err.message);
+    return UNEXPECTED;
+  }
+
+  /** An account failure as `{kind, message}` (an AuthError is one already; a bug of ours is not). */
+  const authFailure = (err) =>
+    err && typeof err.kind === "string" ? err : { kind: "unexpected", message: wordsOf(err) };
 
   /** Shows a failure. A 401 has already sent the page back to sign-in. */
   function report(err, retry = null) {
@@ -111,38 +149,28 @@ function start(config, cognito) {
   const notesView = createNotesView(
     { list: els.noteList, empty: els.notesEmpty, more: els.moreNotes, newNote: els.newNote },
     {
+      // Failures are shown in the note by the view; these say what went well.
       save: async (id, text, ifMatch) => {
         try {
           const result = await notes.save(id, text, ifMatch);
-          messages.clearError();
           if (result.saved) messages.status("Note saved.");
           return result;
         } catch (err) {
-          report(err);
+          // Deleted elsewhere: the edit would vanish with the note, so it moves to New note.
+          if (err && err.status === 404 && signedIn) {
+            keepAsNewNote(text);
+            throw Object.assign(err, { message: EDIT_OF_DELETED });
+          }
           throw err;
         }
       },
       remove: async (note) => {
-        try {
-          await notes.remove(note);
-          messages.clearError();
-          messages.status("Note deleted.");
-        } catch (err) {
-          report(err);
-          throw err;
-        }
+        await notes.remove(note);
+        messages.status("Note deleted.");
       },
-      dictate: async (id) => {
-        try {
-          const url = await notes.dictate(id, els.voice.value);
-          messages.clearError();
-          return url;
-        } catch (err) {
-          report(err);
-          throw err;
-        }
-      },
-      audioFailed: () => messages.error(AUDIO_FAILED),
+      dictate: (id) => notes.dictate(id, els.voice.value),
+      audioFailed: (err) => console.error("audio failed:", err && err.name, err && err.message),
+      drafts: () => drafts,
     },
   );
   const boardView = createBoardView({ list: els.postList, empty: els.postsEmpty, more: els.morePosts });
@@ -178,8 +206,7 @@ function start(config, cognito) {
           messages.status(err.message);
           return;
         }
-        report(err);
-        auth.focusField("sign-in", err.kind === "wrong-password" ? "password" : "username");
+        auth.showError("sign-in", authFailure(err));
       }
     },
     signUp: async ({ username, email, password }) => {
@@ -190,7 +217,7 @@ function start(config, cognito) {
         auth.show("confirm", { username });
         messages.status(`We sent a confirmation code to ${destination || "your email"}.`);
       } catch (err) {
-        report(err);
+        auth.showError("sign-up", authFailure(err));
       }
     },
     confirm: async ({ username, code }) => {
@@ -201,7 +228,9 @@ function start(config, cognito) {
         auth.show("sign-in", { username });
         messages.status("Account confirmed. Sign in with your password.");
       } catch (err) {
-        report(err);
+        // An unknown user is the username's fault here (there is no password on this form).
+        const failure = authFailure(err);
+        auth.showError("confirm", failure, failure.kind === "wrong-password" ? "username" : undefined);
       }
     },
     resend: async (username) => {
@@ -210,7 +239,7 @@ function start(config, cognito) {
         messages.clearError();
         messages.status(`We sent a new code to ${destination || "your email"}.`);
       } catch (err) {
-        report(err);
+        auth.showError("confirm", authFailure(err), "username");
       }
     },
   });
@@ -226,6 +255,11 @@ function start(config, cognito) {
     signedIn = true;
     auth.clearSecrets();
     messages.clearStatus();
+    drafts = createDrafts(localStorageOrNull(), session.userId || `user:${username}`);
+    const kept = drafts.note();
+    els.newNote.value = kept;
+    clearFieldError(els.newNote);
+    if (kept !== "") messages.status(NOTE_RESTORED);
     newStores();
     els.auth.hidden = true;
     els.signedInAs.textContent = `Signed in as ${username}`;
@@ -236,10 +270,12 @@ function start(config, cognito) {
     loadNotes();
   }
 
+  // Drafts stay in storage, under the user's id: signing in again brings them back.
   function leaveApp() {
     signedIn = false;
     notes = null;
     board = null;
+    drafts = null;
     searchLater.cancel();
     notesView.reset();
     boardView.reset();
@@ -247,6 +283,7 @@ function start(config, cognito) {
     els.newNote.value = "";
     els.postTitle.value = "";
     els.postContents.value = "";
+    for (const box of [els.newNote, els.postTitle, els.postContents]) clearFieldError(box);
     els.notesEmpty.hidden = true;
     els.moreNotes.hidden = true;
     els.signedInAs.textContent = "";
@@ -325,32 +362,53 @@ function start(config, cognito) {
     }
   });
 
+  // The composer: what is typed is a draft until the service has it. A save takes away only the
+  // text it sent; what was typed meanwhile stays, caret and all.
+  function keepAsNewNote(text) {
+    const current = els.newNote.value;
+    els.newNote.value = current.trim() === "" ? text : `${current}\n\n${text}`;
+    if (drafts) drafts.setNote(els.newNote.value);
+  }
+
   let adding = false;
   submitOnCtrlEnter(els.newNoteForm);
+  clearOnInput(els.newNote);
+  els.newNote.addEventListener("input", () => {
+    if (drafts) drafts.setNote(els.newNote.value);
+  });
   els.newNoteForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (adding || notes === null) return;
     const text = els.newNote.value;
     if (text.trim() === "") {
-      els.newNote.focus();
+      messages.clearStatus();
+      showFieldError(els.newNote, BLANK_NOTE);
       return;
     }
+    const store = notes;
     const button = els.newNoteForm.querySelector('button[type="submit"]');
     adding = true;
     button.disabled = true;
+    button.textContent = "Adding…";
     els.newNoteForm.setAttribute("aria-busy", "true");
+    clearFieldError(els.newNote);
     try {
-      await notes.create(text);
-      els.newNote.value = "";
-      messages.clearError();
+      await store.create(text);
+      if (store !== notes) return;
+      keepTypedAfterSave(els.newNote, text);
+      if (drafts) drafts.setNote(els.newNote.value);
       messages.status("Note added.");
     } catch (err) {
-      report(err);
+      if (store === notes && !(err && err.kind === "session")) {
+        messages.clearStatus();
+        showFieldError(els.newNote, wordsOf(err));
+      }
     } finally {
       adding = false;
       button.disabled = false;
+      button.textContent = "Add note";
       els.newNoteForm.removeAttribute("aria-busy");
-      if (signedIn) els.newNote.focus();
+      if (signedIn && document.activeElement !== els.newNote && !els.notes.hidden) els.newNote.focus();
     }
   });
 
@@ -410,32 +468,40 @@ function start(config, cognito) {
 
   let posting = false;
   submitOnCtrlEnter(els.newPostForm);
+  clearOnInput(els.postTitle);
+  clearOnInput(els.postContents);
   els.newPostForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (posting || board === null) return;
     const title = els.postTitle.value;
     const contents = els.postContents.value;
-    if (title.trim() === "" || contents.trim() === "") {
-      (title.trim() === "" ? els.postTitle : els.postContents).focus();
+    if (title.trim() === "") {
+      showFieldError(els.postTitle, BLANK_TITLE);
       return;
     }
+    if (contents.trim() === "") {
+      showFieldError(els.postContents, BLANK_POST);
+      return;
+    }
+    const store = board;
     const button = els.newPostForm.querySelector('button[type="submit"]');
     posting = true;
     button.disabled = true;
     els.newPostForm.setAttribute("aria-busy", "true");
+    clearFieldError(els.postContents);
     try {
-      await board.create(title, contents);
-      els.postTitle.value = "";
-      els.postContents.value = "";
-      messages.clearError();
+      await store.create(title, contents);
+      if (store !== board) return;
+      keepTypedAfterSave(els.postTitle, title);
+      keepTypedAfterSave(els.postContents, contents);
       messages.status("Posted.");
     } catch (err) {
-      report(err);
+      if (store === board && !(err && err.kind === "session")) showFieldError(els.postContents, wordsOf(err));
     } finally {
       posting = false;
       button.disabled = false;
       els.newPostForm.removeAttribute("aria-busy");
-      if (signedIn) els.postTitle.focus();
+      if (signedIn && !els.board.hidden && !els.newPostForm.contains(document.activeElement)) els.postTitle.focus();
     }
   });
 

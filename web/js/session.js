@@ -76,6 +76,13 @@ export function createSession(lib, config, { onExpired }) {
     return claims["cognito:username"] || (user ? user.getUsername() : "");
   };
 
+  /** The user's permanent id (the ID token's `sub`), which a username change would not alter. */
+  const userId = () => {
+    if (current === null) return "";
+    const claims = current.getIdToken().decodePayload();
+    return typeof claims.sub === "string" ? claims.sub : "";
+  };
+
   /** Picks up the session the library stored (a reload). Resolves the username, or null; rejects
    * (an AuthError of kind "network") when Cognito cannot be reached to refresh it. */
   function restore() {
@@ -214,6 +221,9 @@ export function createSession(lib, config, { onExpired }) {
     endLocally,
     get username() {
       return username();
+    },
+    get userId() {
+      return userId();
     },
     get signedIn() {
       return current !== null;

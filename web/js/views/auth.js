@@ -1,7 +1,45 @@
 // The three account forms (sign in, create account, confirm account): one shown at a time, the
-// first field focused when a form is shown, the submit button disabled while its request runs.
+// first field focused when a form is shown, the submit button disabled while its request runs,
+// each failure beside the field it is about (or the form's button), and the password rules on
+// the sign-up form, ticked off as the password is typed.
 
-import { submitOnCtrlEnter } from "../dom.js";
+import { h, submitOnCtrlEnter } from "../dom.js";
+import { PASSWORD_RULES, passwordProblem } from "../password.js";
+import { clearFieldError, clearOnInput, showFieldError } from "./field-error.js";
+
+/** Fills a rules list (`[data-rules]` in `container`) and keeps it up to date with `input`. */
+export function showPasswordRules(container, input) {
+  const list = container.querySelector("[data-rules]");
+  const items = PASSWORD_RULES.map((rule) => {
+    const mark = h("span", { class: "mark", "aria-hidden": "true" });
+    const state = h("span", { class: "visually-hidden" });
+    const li = h("li", { dataset: { rule: rule.id } }, mark, rule.label, state);
+    return { rule, li, mark, state };
+  });
+  list.replaceChildren(...items.map((x) => x.li));
+  const check = () => {
+    for (const { rule, li, mark, state } of items) {
+      const met = rule.met(input.value);
+      li.classList.toggle("met", met);
+      mark.textContent = met ? "✓" : "•";
+      state.textContent = met ? " (done)" : "";
+    }
+  };
+  input.addEventListener("input", check);
+  check();
+  return check;
+}
+
+/** Which field of a form an auth failure is about (else the form's button). */
+const FIELD_OF = {
+  "wrong-password": "password",
+  "username-taken": "username",
+  "invalid-username": "username",
+  "weak-password": "password",
+  "invalid-email": "email",
+  "code-mismatch": "code",
+  "code-expired": "code",
+};
 
 /**
  * @param {HTMLElement} root the #auth section
@@ -15,9 +53,33 @@ export function createAuthView(root, actions) {
     confirm: root.querySelector("#confirm-form"),
   };
   let shown = null;
+  const checkRules = showPasswordRules(root.querySelector("#sign-up-password-rules"), forms["sign-up"].elements.password);
+
+  const controlsOf = (form) => [...form.querySelectorAll("input"), ...form.querySelectorAll("button[id]")];
+  for (const form of Object.values(forms)) for (const input of form.querySelectorAll("input")) clearOnInput(input);
+
+  /** Takes every error of a form away. */
+  const clearErrors = (form) => controlsOf(form).forEach(clearFieldError);
+
+  /** Shows `err` (an AuthError) beside the field of `name`'s form it is about, and focuses it. */
+  function showError(name, err, field = FIELD_OF[err && err.kind]) {
+    const form = forms[name];
+    const message = err && typeof err.message === "string" ? err.message : String(err);
+    const control = field && form.elements[field];
+    if (control) showFieldError(control, message);
+    else {
+      // The button is disabled until its request settles: it takes the focus just after.
+      const submit = form.querySelector('button[type="submit"]');
+      showFieldError(submit, message, { after: submit.closest(".row"), focus: false });
+      setTimeout(() => submit.focus(), 0);
+    }
+  }
 
   function show(name, { username, focus = true } = {}) {
-    for (const [key, form] of Object.entries(forms)) form.hidden = key !== name;
+    for (const [key, form] of Object.entries(forms)) {
+      form.hidden = key !== name;
+      if (key !== name) clearErrors(form);
+    }
     shown = name;
     const form = forms[name];
     if (username !== undefined && username !== null && username !== "") form.elements.username.value = username;
@@ -30,6 +92,7 @@ export function createAuthView(root, actions) {
     const buttons = [...form.querySelectorAll("button")];
     buttons.forEach((b) => (b.disabled = true));
     form.setAttribute("aria-busy", "true");
+    clearErrors(form);
     try {
       await run();
     } finally {
@@ -56,6 +119,11 @@ export function createAuthView(root, actions) {
   forms["sign-up"].addEventListener("submit", (event) => {
     event.preventDefault();
     const form = forms["sign-up"];
+    const problem = passwordProblem(form.elements.password.value);
+    if (problem !== null) {
+      showFieldError(form.elements.password, problem);
+      return;
+    }
     busy(form, () =>
       actions.signUp({
         ...values(form),
@@ -91,11 +159,14 @@ export function createAuthView(root, actions) {
     clearSecrets() {
       for (const form of Object.values(forms)) {
         for (const input of form.querySelectorAll('input[type="password"]')) input.value = "";
+        clearErrors(form);
       }
       forms.confirm.elements.code.value = "";
+      checkRules();
     },
-    focusField(name, field) {
-      forms[name].elements[field].focus();
+    showError,
+    clearErrors(name) {
+      clearErrors(forms[name]);
     },
   };
 }
