@@ -1046,3 +1046,162 @@ def test_the_sign_up_form_states_the_password_rules_and_checks_them(browser, web
     form.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("form", name="Confirm account")).to_be_visible()
     context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The account beyond signing in: a forgotten password, a changed one, signing out everywhere.
+
+NEW_PASSWORD = "Battery-Staple-42?"
+
+
+def signs_in_with(cognito, pool, username, password):
+    """Whether the pool accepts `password` for `username` (the labs' CLI flow)."""
+    try:
+        cognito.initiate_auth(
+            ClientId=pool["client_id"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+        return True
+    except cognito.exceptions.NotAuthorizedException:
+        return False
+
+
+def test_a_forgotten_password_is_reset_with_a_code(browser, web_url, cognito, pool, screenshot_dir):
+    username = unique("forgot")
+    create_user(cognito, pool, username)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    sent = cognito_calls(page, "ForgotPassword")
+    confirmed = cognito_calls(page, "ConfirmForgotPassword")
+    page.goto(web_url + "/")
+    page.get_by_role("form", name="Sign in").get_by_label("Username").fill(username)
+    page.get_by_role("button", name="Forgot your password?").click()
+    forgot = page.get_by_role("form", name="Reset password")
+    expect(forgot.get_by_label("Username")).to_have_value(username)
+    assert accessibility_violations(page) == []
+    forgot.get_by_role("button", name="Send a code").click()
+
+    # The code went by email (locally: nowhere, and any code is accepted, as for sign-up).
+    reset = page.get_by_role("form", name="Set a new password")
+    expect(reset).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text(f"We sent a code to {username[0]}***@e***")
+    expect(reset.get_by_label("Username")).to_have_value(username)
+    expect(reset.get_by_label("Code from the email")).to_be_focused()
+    assert len(sent) == 1 and username in sent[0]
+    reset.get_by_label("Code from the email").fill("123456")
+    new_password = reset.get_by_label("New password")
+    new_password.fill("battery-staple")
+    reset.get_by_role("button", name="Set new password").click()
+    expect(reset.get_by_role("alert")).to_have_text(
+        "Your password still needs: an uppercase letter (A–Z), a number (0–9)."
+    )
+    expect(new_password).to_be_focused()
+    assert confirmed == [], "a password against the rules went to Cognito"
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "forgot-01-rules")
+
+    new_password.fill(NEW_PASSWORD)
+    reset.get_by_role("button", name="Set new password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password was changed. Sign in with the new one.")
+    form = page.get_by_role("form", name="Sign in")
+    expect(form.get_by_label("Username")).to_have_value(username)
+    expect(form.get_by_label("Password")).to_be_focused()
+    shot(page, screenshot_dir, "forgot-02-changed")
+    assert not signs_in_with(cognito, pool, username, PASSWORD), "the old password still works"
+    sign_in(page, username, NEW_PASSWORD)
+    context.close()
+
+
+def test_a_signed_in_user_changes_the_password(browser, web_url, cognito, pool, screenshot_dir):
+    page, username = signed_in_audited_page(browser, web_url, cognito, pool, "change")
+    page.get_by_role("button", name="Account").click()
+    form = page.get_by_role("form", name="Change password")
+    current = form.get_by_label("Current password")
+    new_password = form.get_by_label("New password")
+    expect(new_password).to_have_accessible_description(re.compile("Your password needs:"))
+    assert accessibility_violations(page) == []
+
+    # A wrong current password: said beside it, in words.
+    current.fill("Not-My-Password-1!")
+    new_password.fill(NEW_PASSWORD)
+    form.get_by_role("button", name="Change password").click()
+    expect(form.get_by_role("alert")).to_have_text("Your current password is not correct.")
+    expect(current).to_be_focused()
+    expect(current).to_have_attribute("aria-invalid", "true")
+    shot(page, screenshot_dir, "change-01-wrong-current")
+    assert signs_in_with(cognito, pool, username, PASSWORD)
+
+    current.fill(PASSWORD)
+    form.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password was changed.")
+    expect(form.get_by_role("alert")).to_have_count(0)
+    expect(current).to_have_value("")
+    expect(new_password).to_have_value("")
+    shot(page, screenshot_dir, "change-02-changed")
+    assert not signs_in_with(cognito, pool, username, PASSWORD)
+    assert signs_in_with(cognito, pool, username, NEW_PASSWORD)
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    page.context.close()
+
+
+def test_sign_out_everywhere_ends_every_session(browser, web_url, cognito, pool, screenshot_dir):
+    """Two browsers of one user: signing out everywhere in one revokes the other's refresh token
+    too, which that one meets when its ID token runs out (its clock moved past the hour)."""
+    username = unique("everywhere")
+    create_user(cognito, pool, username)
+    other = new_page_with_clock(browser, web_url)
+    sign_in(other, username)
+    page = new_page(browser, web_url)
+    sign_in(page, username)
+    [refresh_token] = refresh_tokens_in_storage(page)
+    calls = cognito_calls(page, "GlobalSignOut")
+
+    page.get_by_role("button", name="Account").click()
+    page.get_by_role("button", name="Sign out everywhere").click()
+    form = page.get_by_role("form", name="Sign in")
+    expect(form).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Signed out on every device.")
+    expect(form.get_by_label("Username")).to_have_value(username)
+    assert len(calls) == 1
+    assert refresh_tokens_in_storage(page) == [], "the tokens stayed in this browser"
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        cognito.initiate_auth(
+            ClientId=pool["client_id"],
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
+    shot(page, screenshot_dir, "everywhere-01-signed-out")
+
+    # The other browser: its next refresh is refused, and it says so.
+    other.clock.fast_forward("01:05:00")
+    new_note_box(other).fill("typed on the other device")
+    other.get_by_role("button", name="Add note").click()
+    expect(other.get_by_role("form", name="Sign in")).to_be_visible(timeout=20_000)
+    expect(other.get_by_text(SESSION_ENDED)).to_be_visible()
+    shot(other, screenshot_dir, "everywhere-02-other-device")
+    other.context.close()
+    page.context.close()
+
+
+def test_sign_out_everywhere_that_fails_says_so_beside_the_button(browser, web_url, cognito, pool, screenshot_dir):
+    page, username = signed_in_page(browser, web_url, cognito, pool, "everywhere-down")
+    page.get_by_role("button", name="Account").click()
+    endpoint = pool["endpoint"].rstrip("/")
+    at_cognito = lambda url: url.startswith(endpoint)  # noqa: E731
+
+    def refuse(route):
+        if route.request.headers.get("x-amz-target", "").endswith(".GlobalSignOut"):
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    page.route(at_cognito, refuse)
+    button = page.get_by_role("button", name="Sign out everywhere")
+    button.click()
+    group = page.get_by_role("group", name="Sign out everywhere")
+    expect(group.get_by_role("alert")).to_have_text(CANNOT_REACH)
+    expect(button).to_be_focused()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    shot(page, screenshot_dir, "everywhere-03-cannot-reach")
+    page.context.close()

@@ -13,6 +13,7 @@ import { uuidV4 } from "./idempotency.js";
 import { createNotesStore } from "./notes.js";
 import { createSession } from "./session.js";
 import { STARTING_MESSAGE, waitForConfiguration } from "./starting.js";
+import { createAccountView } from "./views/account.js";
 import { createAuthView } from "./views/auth.js";
 import { createBoardView } from "./views/board.js";
 import { clearFieldError, clearOnInput, showFieldError } from "./views/field-error.js";
@@ -27,6 +28,9 @@ const UNEXPECTED = "Something went wrong. Try again.";
 const BLANK_NOTE = "Write something first: a note cannot be empty.";
 const BLANK_TITLE = "Give the post a title.";
 const BLANK_POST = "Write the message of the post.";
+const CANNOT_RESET = "We could not send a code for that username. Check it and try again.";
+const SIGNED_OUT_EVERYWHERE = "Signed out on every device.";
+const PASSWORD_CHANGED = "Your password was changed. Devices already signed in stay signed in; use Sign out everywhere to end them.";
 const NOTE_RESTORED = "Your unsaved note is back in New note.";
 const EDIT_OF_DELETED =
   "That note was deleted elsewhere. Your text is in New note, to add as a new note.";
@@ -90,8 +94,10 @@ function start(config, cognito) {
     signOut: $("#sign-out"),
     showNotes: $("#show-notes"),
     showBoard: $("#show-board"),
+    showAccount: $("#show-account"),
     notes: $("#notes"),
     board: $("#board"),
+    accountSettings: $("#account-settings"),
     newNoteForm: $("#new-note-form"),
     newNote: $("#new-note"),
     search: $("#search"),
@@ -233,6 +239,33 @@ function start(config, cognito) {
         auth.showError("confirm", failure, failure.kind === "wrong-password" ? "username" : undefined);
       }
     },
+    forgot: async ({ username }) => {
+      try {
+        const { destination } = await session.forgotPassword(username);
+        messages.clearError();
+        auth.show("reset", { username });
+        messages.status(`We sent a code to ${destination || "your email"}. Enter it with a new password.`);
+      } catch (err) {
+        const failure = authFailure(err);
+        if (failure.kind === "wrong-password") {
+          auth.showError("forgot", { kind: failure.kind, message: CANNOT_RESET }, "username");
+        } else {
+          auth.showError("forgot", failure);
+        }
+      }
+    },
+    reset: async ({ username, code, password }) => {
+      try {
+        await session.resetPassword(username, code, password);
+        messages.clearError();
+        auth.clearSecrets();
+        auth.show("sign-in", { username });
+        messages.status("Your password was changed. Sign in with the new one.");
+      } catch (err) {
+        const failure = authFailure(err);
+        auth.showError("reset", failure, failure.kind === "wrong-password" ? "username" : undefined);
+      }
+    },
     resend: async (username) => {
       try {
         const { destination } = await session.resendCode(username);
@@ -241,6 +274,21 @@ function start(config, cognito) {
       } catch (err) {
         auth.showError("confirm", authFailure(err), "username");
       }
+    },
+  });
+
+  const account = createAccountView(els.accountSettings, {
+    changePassword: async (current, password) => {
+      await session.changePassword(current, password);
+      messages.status(PASSWORD_CHANGED);
+    },
+    signOutEverywhere: async () => {
+      const username = session.username;
+      await session.signOutEverywhere();
+      leaveApp();
+      showAuth("sign-in", { username });
+      messages.clearError();
+      messages.status(SIGNED_OUT_EVERYWHERE);
     },
   });
 
@@ -287,6 +335,7 @@ function start(config, cognito) {
     els.notesEmpty.hidden = true;
     els.moreNotes.hidden = true;
     els.signedInAs.textContent = "";
+    account.reset();
     messages.clearStatus();
   }
 
@@ -320,17 +369,22 @@ function start(config, cognito) {
 
   // ---- sections ------------------------------------------------------------------------------
   function showSection(name) {
-    const onBoard = name === "board";
-    els.notes.hidden = onBoard;
-    els.board.hidden = !onBoard;
-    els.showNotes.setAttribute("aria-pressed", String(!onBoard));
-    els.showBoard.setAttribute("aria-pressed", String(onBoard));
+    const sections = [
+      ["notes", els.notes, els.showNotes],
+      ["board", els.board, els.showBoard],
+      ["account", els.accountSettings, els.showAccount],
+    ];
+    for (const [key, section, tab] of sections) {
+      section.hidden = key !== name;
+      tab.setAttribute("aria-pressed", String(key === name));
+    }
   }
   els.showNotes.addEventListener("click", () => showSection("notes"));
   els.showBoard.addEventListener("click", () => {
     showSection("board");
     loadBoard();
   });
+  els.showAccount.addEventListener("click", () => showSection("account"));
 
   // ---- notes ---------------------------------------------------------------------------------
   for (const voice of VOICES) {

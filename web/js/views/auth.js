@@ -1,7 +1,8 @@
-// The three account forms (sign in, create account, confirm account): one shown at a time, the
-// first field focused when a form is shown, the submit button disabled while its request runs,
+// The account forms before sign-in (sign in, create account, confirm account, reset a forgotten
+// password, set a new one with the code): one shown at a time, its first empty field focused
+// when it is shown, the submit button disabled while its request runs,
 // each failure beside the field it is about (or the form's button), and the password rules on
-// the sign-up form, ticked off as the password is typed.
+// the forms that set a password, ticked off as it is typed.
 
 import { h, submitOnCtrlEnter } from "../dom.js";
 import { PASSWORD_RULES, passwordProblem } from "../password.js";
@@ -43,7 +44,8 @@ const FIELD_OF = {
 
 /**
  * @param {HTMLElement} root the #auth section
- * @param {{signIn(f): Promise<void>, signUp(f): Promise<void>, confirm(f): Promise<void>, resend(username: string): Promise<void>}} actions
+ * @param {{signIn(f): Promise<void>, signUp(f): Promise<void>, confirm(f): Promise<void>, resend(username: string): Promise<void>,
+ *   forgot(f): Promise<void>, reset(f): Promise<void>}} actions
  *   each gets the form's values; the view re-enables the form when the promise settles
  */
 export function createAuthView(root, actions) {
@@ -51,9 +53,14 @@ export function createAuthView(root, actions) {
     "sign-in": root.querySelector("#sign-in-form"),
     "sign-up": root.querySelector("#sign-up-form"),
     confirm: root.querySelector("#confirm-form"),
+    forgot: root.querySelector("#forgot-form"),
+    reset: root.querySelector("#reset-form"),
   };
   let shown = null;
-  const checkRules = showPasswordRules(root.querySelector("#sign-up-password-rules"), forms["sign-up"].elements.password);
+  const ruleChecks = [
+    showPasswordRules(root.querySelector("#sign-up-password-rules"), forms["sign-up"].elements.password),
+    showPasswordRules(root.querySelector("#reset-password-rules"), forms.reset.elements.password),
+  ];
 
   const controlsOf = (form) => [...form.querySelectorAll("input"), ...form.querySelectorAll("button[id]")];
   for (const form of Object.values(forms)) for (const input of form.querySelectorAll("input")) clearOnInput(input);
@@ -83,7 +90,10 @@ export function createAuthView(root, actions) {
     shown = name;
     const form = forms[name];
     if (username !== undefined && username !== null && username !== "") form.elements.username.value = username;
-    if (focus) form.elements.username.focus();
+    if (focus) {
+      const inputs = [...form.querySelectorAll("input")];
+      (inputs.find((input) => input.value === "") ?? inputs[0]).focus();
+    }
   }
 
   const values = (form) => Object.fromEntries(new FormData(form).entries());
@@ -139,6 +149,27 @@ export function createAuthView(root, actions) {
       actions.confirm({ username: form.elements.username.value.trim(), code: form.elements.code.value.trim() }),
     );
   });
+  forms.forgot.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = forms.forgot;
+    busy(form, () => actions.forgot({ username: form.elements.username.value.trim() }));
+  });
+  forms.reset.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = forms.reset;
+    const problem = passwordProblem(form.elements.password.value);
+    if (problem !== null) {
+      showFieldError(form.elements.password, problem);
+      return;
+    }
+    busy(form, () =>
+      actions.reset({
+        username: form.elements.username.value.trim(),
+        code: form.elements.code.value.trim(),
+        password: form.elements.password.value,
+      }),
+    );
+  });
   root.querySelector("#resend-code").addEventListener("click", () => {
     const form = forms.confirm;
     const username = form.elements.username.value.trim();
@@ -162,7 +193,8 @@ export function createAuthView(root, actions) {
         clearErrors(form);
       }
       forms.confirm.elements.code.value = "";
-      checkRules();
+      forms.reset.elements.code.value = "";
+      ruleChecks.forEach((check) => check());
     },
     showError,
     clearErrors(name) {
