@@ -1205,3 +1205,29 @@ def test_sign_out_everywhere_that_fails_says_so_beside_the_button(browser, web_u
     expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
     shot(page, screenshot_dir, "everywhere-03-cannot-reach")
     page.context.close()
+
+
+def test_an_edit_of_a_note_deleted_elsewhere_moves_to_new_note(browser, web_url, api_url, cognito, pool, screenshot_dir):
+    page, username = signed_in_page(browser, web_url, cognito, pool, "orphan")
+    add_note(page, "deleted on another device")
+    note_item(page, "deleted on another device").get_by_role("button", name="Edit").click()
+    editing_item(page).get_by_label("Edit note").fill("words worth keeping")
+    token = id_token(cognito, pool, username)
+    [stored] = all_notes(api_url, token)
+    status, _, _ = api(api_url, token, "DELETE", f"/notes/{stored['NoteId']}")
+    assert status in (200, 204), status
+
+    editing_item(page).get_by_role("button", name="Save").click()
+    expect(new_note_box(page)).to_have_value("words worth keeping")
+    expect(composer_error(page)).to_have_text(
+        "That note was deleted elsewhere. Your text is in New note, to add as a new note."
+    )
+    expect(new_note_box(page)).to_be_focused()
+    expect(notes_list(page).get_by_role("listitem")).to_have_count(0)
+    shot(page, screenshot_dir, "orphan-01-moved")
+    page.reload()
+    expect(new_note_box(page)).to_have_value("words worth keeping")
+    assert len(draft_keys(page)) == 1
+    drafts = json.loads(page.evaluate("(k) => localStorage.getItem(k)", draft_keys(page)[0]))
+    assert drafts["edits"] == {}, drafts
+    page.context.close()

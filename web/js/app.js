@@ -155,23 +155,27 @@ function start(config, cognito) {
   const notesView = createNotesView(
     { list: els.noteList, empty: els.notesEmpty, more: els.moreNotes, newNote: els.newNote },
     {
-      // Failures are shown in the note by the view; these say what went well.
+      // Failures are shown in the note by the view; these say what went well (and a success
+      // clears a page-wide "cannot reach": the service answers again).
       save: async (id, text, ifMatch) => {
         try {
           const result = await notes.save(id, text, ifMatch);
+          messages.clearError();
           if (result.saved) messages.status("Note saved.");
           return result;
         } catch (err) {
           // Deleted elsewhere: the edit would vanish with the note, so it moves to New note.
           if (err && err.status === 404 && signedIn) {
+            if (drafts) drafts.clearEdit(id);
             keepAsNewNote(text);
-            throw Object.assign(err, { message: EDIT_OF_DELETED });
+            showFieldError(els.newNote, EDIT_OF_DELETED);
           }
           throw err;
         }
       },
       remove: async (note) => {
         await notes.remove(note);
+        messages.clearError();
         messages.status("Note deleted.");
       },
       dictate: (id) => notes.dictate(id, els.voice.value),
@@ -451,6 +455,7 @@ function start(config, cognito) {
       if (store !== notes) return;
       keepTypedAfterSave(els.newNote, text);
       if (drafts) drafts.setNote(els.newNote.value);
+      messages.clearError();
       messages.status("Note added.");
     } catch (err) {
       if (store === notes && !(err && err.kind === "session")) {
@@ -548,6 +553,7 @@ function start(config, cognito) {
       if (store !== board) return;
       keepTypedAfterSave(els.postTitle, title);
       keepTypedAfterSave(els.postContents, contents);
+      messages.clearError();
       messages.status("Posted.");
     } catch (err) {
       if (store === board && !(err && err.kind === "session")) showFieldError(els.postContents, wordsOf(err));

@@ -3,8 +3,8 @@
 
 import { submitOnCtrlEnter } from "../dom.js";
 import { passwordProblem } from "../password.js";
-import { showPasswordRules } from "./auth.js";
-import { clearFieldError, clearOnInput, showFieldError } from "./field-error.js";
+import { clearFieldError, clearOnInput, showButtonError, showFieldError } from "./field-error.js";
+import { showPasswordRules } from "./password-rules.js";
 
 export const WRONG_CURRENT_PASSWORD = "Your current password is not correct.";
 
@@ -27,15 +27,9 @@ export function createAccountView(root, actions) {
     for (const control of [current, password, submit, everywhere]) clearFieldError(control);
   };
 
-  /** Shows a failure beside the control it is about; the button's once it is enabled again. */
-  const showBeside = (control, message) => {
-    if (control instanceof HTMLButtonElement) {
-      showFieldError(control, message, { after: control.closest(".row"), focus: false });
-      setTimeout(() => control.focus(), 0);
-    } else {
-      showFieldError(control, message);
-    }
-  };
+  /** Shows a failure beside the control it is about. */
+  const showBeside = (control, message) =>
+    control instanceof HTMLButtonElement ? showButtonError(control, message) : showFieldError(control, message);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -4,32 +4,10 @@
 // each failure beside the field it is about (or the form's button), and the password rules on
 // the forms that set a password, ticked off as it is typed.
 
-import { h, submitOnCtrlEnter } from "../dom.js";
-import { PASSWORD_RULES, passwordProblem } from "../password.js";
-import { clearFieldError, clearOnInput, showFieldError } from "./field-error.js";
-
-/** Fills a rules list (`[data-rules]` in `container`) and keeps it up to date with `input`. */
-export function showPasswordRules(container, input) {
-  const list = container.querySelector("[data-rules]");
-  const items = PASSWORD_RULES.map((rule) => {
-    const mark = h("span", { class: "mark", "aria-hidden": "true" });
-    const state = h("span", { class: "visually-hidden" });
-    const li = h("li", { dataset: { rule: rule.id } }, mark, rule.label, state);
-    return { rule, li, mark, state };
-  });
-  list.replaceChildren(...items.map((x) => x.li));
-  const check = () => {
-    for (const { rule, li, mark, state } of items) {
-      const met = rule.met(input.value);
-      li.classList.toggle("met", met);
-      mark.textContent = met ? "✓" : "•";
-      state.textContent = met ? " (done)" : "";
-    }
-  };
-  input.addEventListener("input", check);
-  check();
-  return check;
-}
+import { submitOnCtrlEnter } from "../dom.js";
+import { passwordProblem } from "../password.js";
+import { clearFieldError, clearOnInput, showButtonError, showFieldError } from "./field-error.js";
+import { showPasswordRules } from "./password-rules.js";
 
 /** Which field of a form an auth failure is about (else the form's button). */
 const FIELD_OF = {
@@ -74,12 +52,7 @@ export function createAuthView(root, actions) {
     const message = err && typeof err.message === "string" ? err.message : String(err);
     const control = field && form.elements[field];
     if (control) showFieldError(control, message);
-    else {
-      // The button is disabled until its request settles: it takes the focus just after.
-      const submit = form.querySelector('button[type="submit"]');
-      showFieldError(submit, message, { after: submit.closest(".row"), focus: false });
-      setTimeout(() => submit.focus(), 0);
-    }
+    else showButtonError(form.querySelector('button[type="submit"]'), message);
   }
 
   function show(name, { username, focus = true } = {}) {

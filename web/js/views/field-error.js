@@ -29,6 +29,13 @@ export function showFieldError(control, message, { focus = true, after = control
   if (focus) control.focus();
 }
 
+/** Shows `message` under the row of `button`, which is disabled while its request runs: it takes
+ * the focus once the request has settled and it is enabled again. */
+export function showButtonError(button, message) {
+  showFieldError(button, message, { after: button.closest(".row") ?? button, focus: false });
+  setTimeout(() => button.focus(), 0);
+}
+
 /** Takes the error beside `control` away (if any). */
 export function clearFieldError(control) {
   const id = errorIdOf(control);

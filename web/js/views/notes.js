@@ -9,13 +9,13 @@ import { h, submitOnCtrlEnter, uid } from "../dom.js";
 import { clearFieldError, showFieldError } from "./field-error.js";
 import { formatTime } from "../format.js";
 
-export const AUDIO_FAILED = "The audio could not be played.";
+const AUDIO_FAILED = "The audio could not be played.";
 const UNEXPECTED = "Something went wrong. Try again.";
 /** An action's failure in words: the error's own (an ApiError's is written for people). */
 const messageOf = (err) =>
   err && typeof err.kind === "string" && typeof err.message === "string" ? err.message : UNEXPECTED;
 
-export const BLANK_EDIT = "A note cannot be empty. Write something, or use Delete to remove the note.";
+const BLANK_EDIT = "A note cannot be empty. Write something, or use Delete to remove the note.";
 
 /**
  * @param {{list: HTMLUListElement, empty: HTMLElement, more: HTMLButtonElement, newNote: HTMLElement}} els
@@ -191,8 +191,7 @@ export function createNotesView(els, actions) {
       h("div", { class: "row" }, saveButton, cancelButton),
     );
     submitOnCtrlEnter(form);
-    item.editor = { version: note.Version, textarea, saveButton, cancelButton, form };
-    showEditState(item, st);
+    item.editor = { textarea, saveButton, cancelButton, form };
     return [form];
   }
 
@@ -273,7 +272,11 @@ export function createNotesView(els, actions) {
           ? conflictBody(note, st)
           : viewBody(note, st);
     item.body.replaceChildren(...body);
-    if (item.editor && selection) item.editor.textarea.setSelectionRange(selection[0], selection[1]);
+    if (item.editor) {
+      // In the page now: its error (found by id) is this editor's, not the one it replaces.
+      showEditState(item, st);
+      if (selection) item.editor.textarea.setSelectionRange(selection[0], selection[1]);
+    }
     // Audio of an older version of the note reads the old text: drop it.
     if (st.audio && st.audioVersion !== note.Version) {
       st.audio.pause();
