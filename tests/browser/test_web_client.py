@@ -167,6 +167,11 @@ def page_alert(page):
     return page.locator(".messages").get_by_role("alert")
 
 
+def notes_alert(page):
+    """The alert above the notes list: a list or a search that did not load."""
+    return page.get_by_role("region", name="Notes").locator("#notes-alert")
+
+
 def composer_error(page):
     """The error beside the new note's box."""
     return page.get_by_role("form", name="New note").get_by_role("alert")
@@ -238,6 +243,8 @@ def test_a_new_user_s_whole_journey(browser, web_url, api_url, cognito, pool, sc
     # Three notes: the third by a double click, which must still create one note.
     add_note(page, "first note")
     expect(page.get_by_role("status")).to_contain_text("Note added.")
+    # The item holds its text, its time and its three actions, and nothing else.
+    expect(note_item(page, "first note")).to_have_text(re.compile(r"^first noteUpdated [^\n]+EditListenDelete$"))
     expect(new_note_box(page)).to_be_focused()
     add_note(page, "second note")
     new_note_box(page).fill("milk & eggs 100%")
@@ -503,7 +510,7 @@ def test_the_api_down_is_a_clear_message_and_the_page_recovers(browser, web_url,
     # The API stops answering: every connection to it is refused (Cognito stays up).
     refuse = lambda route: route.abort("connectionrefused")  # noqa: E731
     page.route(api_url + "/**", refuse)
-    alert = page_alert(page)
+    alert = notes_alert(page)
     new_note_box(page).fill("kept while the API is down")
     page.get_by_role("button", name="Add note").click()
     expect(composer_error(page)).to_have_text(CANNOT_REACH)
@@ -511,6 +518,8 @@ def test_the_api_down_is_a_clear_message_and_the_page_recovers(browser, web_url,
     page.get_by_label("Search notes").fill("written")
     expect(alert).to_contain_text(CANNOT_REACH)
     expect(alert.get_by_role("button", name="Try again")).to_be_visible()
+    assert_beside(page, page.get_by_label("Search notes"), alert, within=40)
+    expect(page_alert(page)).to_be_empty()
     shot(page, screenshot_dir, "outage-01-message")
 
     # It comes back: "Try again" reruns the search, the pending note is sent, no page reload.
@@ -538,7 +547,7 @@ def test_a_page_on_an_origin_the_api_does_not_allow_says_so_clearly(browser, web
     other_origin = web_url.replace("127.0.0.1", "localhost")
     page = new_page(browser, other_origin)
     sign_in(page, username)
-    expect(page_alert(page)).to_contain_text(CANNOT_REACH)
+    expect(notes_alert(page)).to_contain_text(CANNOT_REACH)
     expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
     shot(page, screenshot_dir, "cors-01-refused")
     page.context.close()

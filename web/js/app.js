@@ -103,6 +103,8 @@ function start(config, cognito) {
     search: $("#search"),
     voice: $("#voice"),
     noteList: $("#note-list"),
+    notesAlert: $("#notes-alert"),
+    postsAlert: $("#posts-alert"),
     notesEmpty: $("#notes-empty"),
     moreNotes: $("#more-notes"),
     newPostForm: $("#new-post-form"),
@@ -137,16 +139,17 @@ function start(config, cognito) {
   const authFailure = (err) =>
     err && typeof err.kind === "string" ? err : { kind: "unexpected", message: wordsOf(err) };
 
-  /** Shows a failure. A 401 has already sent the page back to sign-in. */
-  function report(err, retry = null) {
+  /** Shows a failure, in `where` (a list's own alert) or the page's. A 401 has already sent the
+   * page back to sign-in. */
+  function report(err, retry = null, where = undefined) {
     if (err && err.kind === "session") return;
     if (err && typeof err.kind === "string" && typeof err.message === "string") {
-      messages.error(err.message, retry);
+      messages.error(err.message, retry, where);
       return;
     }
     // A bug of ours, not a service answer: its name and message only (never a request or token).
     console.error("unexpected failure:", err && err.name, err && err.message);
-    messages.error(UNEXPECTED, retry);
+    messages.error(UNEXPECTED, retry, where);
   }
 
   // ---- stores (new ones for each signed-in user) ----------------------------------------------
@@ -407,7 +410,7 @@ function start(config, cognito) {
         if (current && store === notes) messages.clearError();
       })
       .catch((err) => {
-        if (store === notes) report(err, loadNotes);
+        if (store === notes) report(err, loadNotes, els.notesAlert);
       });
   }
 
@@ -486,7 +489,7 @@ function start(config, cognito) {
         }
       }
     } catch (err) {
-      if (store === notes) report(err, moreNotes);
+      if (store === notes) report(err, moreNotes, els.notesAlert);
     } finally {
       els.moreNotes.disabled = false;
     }
@@ -503,7 +506,7 @@ function start(config, cognito) {
         if (current && store === board) messages.clearError();
       })
       .catch((err) => {
-        if (store === board) report(err, loadBoard);
+        if (store === board) report(err, loadBoard, els.postsAlert);
       });
   }
 
@@ -518,7 +521,7 @@ function start(config, cognito) {
         if (els.morePosts.hidden && !boardView.focusPost(before)) els.postTitle.focus();
       }
     } catch (err) {
-      if (store === board) report(err, morePosts);
+      if (store === board) report(err, morePosts, els.postsAlert);
     } finally {
       els.morePosts.disabled = false;
     }

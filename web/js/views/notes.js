@@ -271,7 +271,7 @@ export function createNotesView(els, actions) {
         : st.mode === "conflict"
           ? conflictBody(note, st)
           : viewBody(note, st);
-    item.body.replaceChildren(...body);
+    item.body.replaceChildren(...body.filter((part) => part !== null));
     if (item.editor) {
       // In the page now: its error (found by id) is this editor's, not the one it replaces.
       showEditState(item, st);
