@@ -1240,3 +1240,39 @@ def test_an_edit_of_a_note_deleted_elsewhere_moves_to_new_note(browser, web_url,
     drafts = json.loads(page.evaluate("(k) => localStorage.getItem(k)", draft_keys(page)[0]))
     assert drafts["edits"] == {}, drafts
     page.context.close()
+
+
+def test_an_edit_restored_after_a_change_elsewhere_meets_the_conflict_view(browser, web_url, api_url, cognito, pool, screenshot_dir):
+    """A draft keeps the version its edit started from: saved after the note changed on another
+    device, it is not written over that change silently."""
+    page, username = signed_in_page(browser, web_url, cognito, pool, "stale-draft")
+    add_note(page, "the first version")
+    note_item(page, "the first version").get_by_role("button", name="Edit").click()
+    editing_item(page).get_by_label("Edit note").fill("my edit from before")
+    context = page.context
+    page.close()
+
+    token = id_token(cognito, pool, username)
+    [stored] = all_notes(api_url, token)
+    status, _, _ = api(
+        api_url, token, "POST", "/notes", {"NoteId": stored["NoteId"], "Note": "changed on a phone"},
+        headers={"If-Match": f'"{stored["Version"]}"'},
+    )
+    assert status == 200, status
+
+    page = context.new_page()
+    page.goto(web_url + "/")
+    editor = editing_item(page).get_by_label("Edit note")
+    expect(editor).to_have_value("my edit from before")
+    editing_item(page).get_by_role("button", name="Save").click()
+    conflict = page.get_by_role("group", name="Edit conflict")
+    expect(conflict).to_contain_text("changed on a phone")
+    expect(conflict).to_contain_text("my edit from before")
+    shot(page, screenshot_dir, "stale-draft-01-conflict")
+    conflict.get_by_role("button", name="Keep mine").click()
+    expect(page.get_by_role("status")).to_contain_text("Note saved.")
+    expect(conflict).to_have_count(0)
+    expect(note_item(page, "my edit from before")).to_have_count(1)
+    assert [n["Note"] for n in all_notes(api_url, token)] == ["my edit from before"]
+    assert draft_keys(page) == []
+    page.context.close()
