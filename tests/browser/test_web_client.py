@@ -162,6 +162,21 @@ def editing_item(page):
     return notes_list(page).get_by_role("listitem").filter(has=page.get_by_role("textbox", name="Edit note"))
 
 
+def page_alert(page):
+    """The page's own alert region (under the header): what is not about one field or note."""
+    return page.locator(".messages").get_by_role("alert")
+
+
+def notes_alert(page):
+    """The alert above the notes list: a list or a search that did not load."""
+    return page.get_by_role("region", name="Notes").locator("#notes-alert")
+
+
+def composer_error(page):
+    """The error beside the new note's box."""
+    return page.get_by_role("form", name="New note").get_by_role("alert")
+
+
 def add_note(page, text):
     new_note_box(page).fill(text)
     page.get_by_role("button", name="Add note").click()
@@ -228,6 +243,8 @@ def test_a_new_user_s_whole_journey(browser, web_url, api_url, cognito, pool, sc
     # Three notes: the third by a double click, which must still create one note.
     add_note(page, "first note")
     expect(page.get_by_role("status")).to_contain_text("Note added.")
+    # The item holds its text, its time and its three actions, and nothing else.
+    expect(note_item(page, "first note")).to_have_text(re.compile(r"^first noteUpdated [^\n]+EditListenDelete$"))
     expect(new_note_box(page)).to_be_focused()
     add_note(page, "second note")
     new_note_box(page).fill("milk & eggs 100%")
@@ -429,7 +446,7 @@ def test_an_expired_token_is_refreshed_and_the_action_succeeds(browser, web_url,
     add_note(page, "written after the hour")
     assert any("REFRESH_TOKEN" in call for call in refreshes), "the session was not refreshed"
     expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
-    expect(page.get_by_role("alert")).not_to_contain_text(SESSION_ENDED)
+    expect(page_alert(page)).not_to_contain_text(SESSION_ENDED)
     shot(page, screenshot_dir, "expiry-01-refreshed")
     assert page.dialogs == []
     page.context.close()
@@ -458,7 +475,7 @@ def test_a_401_refreshes_once_and_retries(browser, web_url, api_url, cognito, po
     add_note(page, "sent twice, stored once")
     assert len(refused) == 1
     assert any("REFRESH_TOKEN" in call for call in refreshes), "no refresh after the 401"
-    expect(page.get_by_role("alert")).not_to_contain_text(SESSION_ENDED)
+    expect(page_alert(page)).not_to_contain_text(SESSION_ENDED)
     token = id_token(cognito, pool, username)
     assert [n["Note"] for n in all_notes(api_url, token)] == ["sent twice, stored once"]
     shot(page, screenshot_dir, "retry-01-after-401")
@@ -481,6 +498,8 @@ def test_a_revoked_refresh_token_returns_to_sign_in(browser, web_url, cognito, p
     shot(page, screenshot_dir, "revoked-01-sign-in-again")
     sign_in(page, username)
     expect(page.get_by_text("No notes yet.")).to_be_visible()
+    # What was typed when the session ended is back in the box, not lost.
+    expect(new_note_box(page)).to_have_value("never stored")
     page.context.close()
 
 
@@ -491,14 +510,16 @@ def test_the_api_down_is_a_clear_message_and_the_page_recovers(browser, web_url,
     # The API stops answering: every connection to it is refused (Cognito stays up).
     refuse = lambda route: route.abort("connectionrefused")  # noqa: E731
     page.route(api_url + "/**", refuse)
-    alert = page.get_by_role("alert")
+    alert = notes_alert(page)
     new_note_box(page).fill("kept while the API is down")
     page.get_by_role("button", name="Add note").click()
-    expect(alert).to_contain_text(CANNOT_REACH)
+    expect(composer_error(page)).to_have_text(CANNOT_REACH)
     expect(new_note_box(page)).to_have_value("kept while the API is down")
     page.get_by_label("Search notes").fill("written")
     expect(alert).to_contain_text(CANNOT_REACH)
     expect(alert.get_by_role("button", name="Try again")).to_be_visible()
+    assert_beside(page, page.get_by_label("Search notes"), alert, within=40)
+    expect(page_alert(page)).to_be_empty()
     shot(page, screenshot_dir, "outage-01-message")
 
     # It comes back: "Try again" reruns the search, the pending note is sent, no page reload.
@@ -526,7 +547,7 @@ def test_a_page_on_an_origin_the_api_does_not_allow_says_so_clearly(browser, web
     other_origin = web_url.replace("127.0.0.1", "localhost")
     page = new_page(browser, other_origin)
     sign_in(page, username)
-    expect(page.get_by_role("alert")).to_contain_text(CANNOT_REACH)
+    expect(notes_alert(page)).to_contain_text(CANNOT_REACH)
     expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
     shot(page, screenshot_dir, "cors-01-refused")
     page.context.close()
@@ -542,9 +563,17 @@ def test_errors_people_understand(browser, web_url, api_url, cognito, pool, scre
     form.get_by_label("Username").fill(username)
     form.get_by_label("Password").fill("Wrong-Password-1!")
     form.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert")).to_contain_text("Incorrect username or password.")
+    # Beside the password, which it is about, focused, and tied to it for screen readers.
+    password = form.get_by_label("Password")
+    expect(form.get_by_role("alert")).to_have_text("Incorrect username or password.")
+    expect(password).to_be_focused()
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(password).to_have_accessible_description("Incorrect username or password.")
+    expect(page_alert(page)).to_be_empty()
+    shot(page, screenshot_dir, "errors-00-wrong-password")
     sign_in(page, username)
-    alert = page.get_by_role("alert")
+    expect(form.get_by_role("alert")).to_have_count(0)
+    alert = composer_error(page)
 
     # Every refusal the API can answer, at the network layer (the local stack produces them only
     # under conditions a test cannot stage for a page: throttling, a failing dependency...). The
@@ -599,9 +628,10 @@ def test_a_retried_create_after_a_lost_answer_stores_one_note(browser, web_url, 
     page.route(api_url + "/notes", lose_first_answer)
     new_note_box(page).fill("stored once")
     page.get_by_role("button", name="Add note").click()
-    expect(page.get_by_role("alert")).to_contain_text(CANNOT_REACH)
+    expect(composer_error(page)).to_have_text(CANNOT_REACH)
     page.get_by_role("button", name="Add note").click()
     expect(note_item(page, "stored once")).to_have_count(1)
+    expect(composer_error(page)).to_have_count(0)
     assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
     token = id_token(cognito, pool, username)
     assert [n["Note"] for n in all_notes(api_url, token)] == ["stored once"]
@@ -667,7 +697,11 @@ def test_accessible_by_keyboard_and_to_axe(browser, web_url, cognito, pool, scre
     assert "eyJ" not in page.url
     assert not [line for line in console if "eyJ" in line], console
     keys = page.evaluate("() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)]")
-    assert keys and all(k.startswith("CognitoIdentityServiceProvider.") for k in keys), keys
+    assert keys and all(k.startswith(("CognitoIdentityServiceProvider.", "PollyNotes.drafts.")) for k in keys), keys
+    drafts = page.evaluate(
+        "() => Object.entries(localStorage).filter(([k]) => k.startsWith('PollyNotes.')).map(([, v]) => v)"
+    )
+    assert not [d for d in drafts if "eyJ" in d], "a token in the drafts"
     shot(page, screenshot_dir, "keyboard-01-board")
     context.close()
 
@@ -687,3 +721,558 @@ def test_a_phone_width_screen(browser, web_url, cognito, pool, screenshot_dir):
         assert box and box["height"] >= 24 and box["width"] >= 24, f"{name}: {box}"
     shot(page, screenshot_dir, "phone-01-notes")
     context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing a person types is lost: a save takes away only what it sent, and what is not saved yet
+# is a draft that outlives a reload, a lost network, a failed save and a session that ended.
+
+
+def hold_posts(page, api_url):
+    """Holds every POST /notes the page sends until the test releases it: a slow network."""
+    held = []
+
+    def hold(route):
+        if route.request.method == "POST":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(api_url + "/notes", hold)
+
+    def wait_and_release():
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the page sent no POST /notes"
+        for route in held:
+            route.continue_()
+        page.unroute(api_url + "/notes", hold)
+
+    return held, wait_and_release
+
+
+def draft_keys(page):
+    return page.evaluate("() => Object.keys(localStorage).filter((k) => k.startsWith('PollyNotes.drafts.'))")
+
+
+def test_typing_on_while_a_note_saves_is_kept(browser, web_url, api_url, cognito, pool, screenshot_dir):
+    """Ctrl+Enter on one note and straight on with the next: the save takes away only the text it
+    sent; the letters typed while it was on its way stay, and the caret stays after them."""
+    page, username = signed_in_page(browser, web_url, cognito, pool, "typing")
+    box = new_note_box(page)
+    held, release = hold_posts(page, api_url)
+    box.focus()
+    page.keyboard.type("First thought A1")
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_role("button", name="Adding…")).to_be_disabled()
+    page.keyboard.press("Enter")
+    page.keyboard.type("Second thought B0")
+    expect(box).to_have_value("First thought A1\nSecond thought B0")
+    release()
+    expect(note_item(page, "First thought A1")).to_have_count(1)
+    expect(box).to_have_value("Second thought B0")
+    expect(box).to_be_focused()
+    page.keyboard.type(" and on")
+    expect(box).to_have_value("Second thought B0 and on")
+    shot(page, screenshot_dir, "typing-01-composer-kept")
+
+    # The same in an edit: saved with what was sent, left open with what came after.
+    note_item(page, "First thought A1").get_by_role("button", name="Edit").click()
+    editor = editing_item(page).get_by_label("Edit note")
+    expect(editor).to_be_focused()
+    held, release = hold_posts(page, api_url)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Edited once")
+    page.keyboard.press("Control+Enter")
+    page.keyboard.type(", then more")
+    release()
+    expect(page.get_by_role("status")).to_contain_text("Note saved.")
+    expect(editor).to_have_value("Edited once, then more")
+    token = id_token(cognito, pool, username)
+    assert [n["Note"] for n in all_notes(api_url, token)] == ["Edited once"]
+    expect(editor).to_be_focused()
+    page.keyboard.type("!")
+    page.keyboard.press("Control+Enter")
+    expect(note_item(page, "Edited once, then more!")).to_have_count(1)
+    expect(notes_list(page).get_by_role("textbox")).to_have_count(0)
+    assert [n["Note"] for n in all_notes(api_url, token)] == ["Edited once, then more!"]
+    shot(page, screenshot_dir, "typing-02-edit-saved")
+    page.context.close()
+
+
+def test_a_draft_outlives_a_reload_a_lost_network_and_a_failed_save(browser, web_url, api_url, cognito, pool, screenshot_dir):
+    page, username = signed_in_page(browser, web_url, cognito, pool, "drafts")
+    add_note(page, "a saved note")
+    token = id_token(cognito, pool, username)
+
+    # A new note and an edit, typed, not saved: a reload brings both back.
+    new_note_box(page).fill("a new note, not yet added")
+    note_item(page, "a saved note").get_by_role("button", name="Edit").click()
+    editing_item(page).get_by_label("Edit note").fill("an edit, not yet saved")
+    page.reload()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    expect(new_note_box(page)).to_have_value("a new note, not yet added")
+    expect(page.get_by_role("status")).to_contain_text("Your unsaved note is back in New note.")
+    expect(editing_item(page).get_by_label("Edit note")).to_have_value("an edit, not yet saved")
+    shot(page, screenshot_dir, "drafts-01-after-reload")
+
+    # The network goes: the save fails beside the box, the text stays, and outlives the tab.
+    context = page.context
+    context.set_offline(True)
+    page.get_by_role("button", name="Add note").click()
+    expect(composer_error(page)).to_have_text(CANNOT_REACH)
+    expect(new_note_box(page)).to_have_value("a new note, not yet added")
+    shot(page, screenshot_dir, "drafts-02-offline")
+    page.close()
+    context.set_offline(False)
+    page = context.new_page()
+    page.goto(web_url + "/")
+    expect(new_note_box(page)).to_have_value("a new note, not yet added")
+    expect(editing_item(page).get_by_label("Edit note")).to_have_value("an edit, not yet saved")
+
+    # The service refuses the save: the text stays, here and after a reload.
+    def refuse(route):
+        if route.request.method == "POST":
+            route.fulfill(
+                status=503,
+                content_type="application/json",
+                headers={"Access-Control-Allow-Origin": web_url, "Vary": "Origin"},
+                body='{"message":"Service Unavailable"}',
+            )
+        else:
+            route.continue_()
+
+    page.route(api_url + "/notes", refuse)
+    page.get_by_role("button", name="Add note").click()
+    expect(composer_error(page)).to_have_text("The notes service is having trouble. Try again in a moment.")
+    editing_item(page).get_by_role("button", name="Save").click()
+    edit_error = editing_item(page).get_by_role("alert")
+    expect(edit_error).to_have_text("The notes service is having trouble. Try again in a moment.")
+    page.reload()
+    expect(new_note_box(page)).to_have_value("a new note, not yet added")
+    expect(editing_item(page).get_by_label("Edit note")).to_have_value("an edit, not yet saved")
+    assert [n["Note"] for n in all_notes(api_url, token)] == ["a saved note"]
+    page.unroute(api_url + "/notes", refuse)
+
+    # Saved: the drafts are gone, from the page and from storage.
+    page.get_by_role("button", name="Add note").click()
+    expect(note_item(page, "a new note, not yet added")).to_have_count(1)
+    expect(new_note_box(page)).to_have_value("")
+    editing_item(page).get_by_role("button", name="Save").click()
+    expect(note_item(page, "an edit, not yet saved")).to_have_count(1)
+    expect(notes_list(page).get_by_role("textbox")).to_have_count(0)
+    assert draft_keys(page) == []
+    page.reload()
+    expect(note_item(page, "an edit, not yet saved")).to_have_count(1)
+    expect(new_note_box(page)).to_have_value("")
+    expect(notes_list(page).get_by_role("textbox")).to_have_count(0)
+    assert sorted(n["Note"] for n in all_notes(api_url, token)) == ["a new note, not yet added", "an edit, not yet saved"]
+
+    # Drafts are each user's own: another user signing in on this browser does not see them.
+    new_note_box(page).fill("only for my eyes")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("form", name="Sign in")).to_be_visible()
+    other = unique("other")
+    create_user(cognito, pool, other)
+    sign_in(page, other)
+    expect(new_note_box(page)).to_have_value("")
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, username)
+    expect(new_note_box(page)).to_have_value("only for my eyes")
+    [key] = draft_keys(page)
+    claims = json.loads(base64_json(token.split(".")[1]))
+    assert key == f"PollyNotes.drafts.{claims['sub']}", key
+    shot(page, screenshot_dir, "drafts-03-per-user")
+    context.close()
+
+
+def base64_json(segment):
+    import base64
+
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Every error beside what caused it, in words, with the focus on it.
+
+
+def assert_beside(page, control, error, within=120):
+    """The error's top is at most `within` px below the control's bottom (and not above it)."""
+    box, err = control.bounding_box(), error.bounding_box()
+    assert box and err, (box, err)
+    gap = err["y"] - (box["y"] + box["height"])
+    assert 0 <= gap <= within, f"the error is {gap:.0f}px from what caused it"
+
+
+def signed_in_audited_page(browser, web_url, cognito, pool, prefix):
+    """Like signed_in_page, in a context that lets axe-core's script past the page's CSP."""
+    username = unique(prefix)
+    create_user(cognito, pool, username)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(web_url + "/")
+    sign_in(page, username)
+    return page, username
+
+
+def test_a_blank_note_or_edit_is_refused_beside_its_box(browser, web_url, api_url, cognito, pool, screenshot_dir):
+    page, username = signed_in_audited_page(browser, web_url, cognito, pool, "blank")
+    posts = []
+    page.on("request", lambda r: posts.append(r) if r.method == "POST" and r.url.startswith(api_url) else None)
+    add_note(page, "twenty notes above this one would push the page's top far away")
+    expect(page.get_by_role("status")).to_contain_text("Note added.")
+    sent = len(posts)
+
+    # A whitespace-only new note: refused beside the box, in words, focus on the box.
+    box = new_note_box(page)
+    box.fill("   \n  ")
+    page.get_by_role("button", name="Add note").click()
+    error = composer_error(page)
+    expect(error).to_have_text("Write something first: a note cannot be empty.")
+    expect(box).to_be_focused()
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description("Write something first: a note cannot be empty.")
+    expect(page.get_by_role("status")).to_be_empty()
+    assert_beside(page, box, error)
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "blank-01-new-note")
+    page.keyboard.type("now with words")
+    expect(error).to_have_count(0)
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+    box.fill("")
+
+    # A blank edit: refused beside the edit box, which keeps the focus.
+    note_item(page, "twenty notes").get_by_role("button", name="Edit").click()
+    item = editing_item(page)
+    editor = item.get_by_label("Edit note")
+    editor.fill("  ")
+    item.get_by_role("button", name="Save").click()
+    error = item.get_by_role("alert")
+    expect(error).to_have_text("A note cannot be empty. Write something, or use Delete to remove the note.")
+    expect(editor).to_be_focused()
+    expect(editor).to_have_attribute("aria-invalid", "true")
+    expect(editor).to_have_accessible_description(re.compile("A note cannot be empty"))
+    assert_beside(page, editor, error)
+    expect(page_alert(page)).to_be_empty()
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "blank-02-edit")
+    assert len(posts) == sent, "a blank note was sent to the service"
+
+    # A refusal of the service is shown there too.
+    def refuse(route):
+        route.fulfill(
+            status=400,
+            content_type="application/json",
+            headers={"Access-Control-Allow-Origin": web_url, "Vary": "Origin"},
+            body='{"message":"Note: at most 10000 characters"}',
+        )
+
+    page.route(api_url + "/notes", refuse)
+    editor.fill("words the service refuses")
+    expect(error).to_have_count(0)
+    item.get_by_role("button", name="Save").click()
+    expect(item.get_by_role("alert")).to_have_text("Note: at most 10000 characters")
+    expect(editor).to_be_focused()
+    expect(editor).to_have_value("words the service refuses")
+    page.context.close()
+
+
+def test_the_sign_up_form_states_the_password_rules_and_checks_them(browser, web_url, pool, screenshot_dir):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    sign_ups = cognito_calls(page, "SignUp")
+    page.goto(web_url + "/")
+    page.get_by_role("button", name="Create an account").click()
+    form = page.get_by_role("form", name="Create account")
+    password = form.get_by_label("Password")
+    rules = form.get_by_role("listitem")
+    expect(rules).to_have_text([
+        re.compile("At least 12 characters"),
+        re.compile(r"A lowercase letter"),
+        re.compile(r"An uppercase letter"),
+        re.compile(r"A number"),
+        re.compile(r"A symbol"),
+    ])
+    expect(password).to_have_accessible_description(re.compile("Your password needs: .*At least 12 characters"))
+
+    def done(rule):
+        return rules.filter(has_text=rule)
+
+    username = unique("rules")
+    form.get_by_label("Username").fill(username)
+    form.get_by_label("Email").fill(f"{username}@example.com")
+    password.fill("horse")
+    expect(done("A lowercase letter")).to_contain_text("(done)")
+    expect(done("At least 12 characters")).not_to_contain_text("(done)")
+    password.fill("CorrectHorse99")
+    for rule in ("At least 12 characters", "A lowercase letter", "An uppercase letter", "A number"):
+        expect(done(rule)).to_contain_text("(done)")
+    expect(done("A symbol")).not_to_contain_text("(done)")
+    shot(page, screenshot_dir, "password-01-rules")
+
+    # Submitted anyway: said beside the password, before Cognito is asked.
+    form.get_by_role("button", name="Create account").click()
+    error = form.get_by_role("alert")
+    expect(error).to_have_text("Your password still needs: a symbol, such as ! ? # - or _.")
+    expect(password).to_be_focused()
+    expect(password).to_have_attribute("aria-invalid", "true")
+    assert_beside(page, password, error)
+    assert accessibility_violations(page) == []
+    assert sign_ups == []
+    shot(page, screenshot_dir, "password-02-missing-symbol")
+
+    # Cognito refuses a password anyway (its policy changed): in our words, never its own.
+    def refuse_sign_up(route):
+        if route.request.headers.get("x-amz-target", "").endswith(".SignUp"):
+            route.fulfill(
+                status=400,
+                content_type="application/x-amz-json-1.1",
+                headers={"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "x-amzn-errortype"},
+                body=json.dumps({
+                    "__type": "InvalidPasswordException",
+                    "message": "The provided password does not confirm to the configured password policy",
+                }),
+            )
+        else:
+            route.continue_()
+
+    cognito_endpoint = pool["endpoint"].rstrip("/")
+    at_cognito = lambda url: url.startswith(cognito_endpoint)  # noqa: E731
+    page.route(at_cognito, refuse_sign_up)
+    password.fill(PASSWORD)
+    for rule in ("At least 12 characters", "A symbol"):
+        expect(done(rule)).to_contain_text("(done)")
+    form.get_by_role("button", name="Create account").click()
+    expect(error).to_have_text(re.compile("^That password does not meet the rules"))
+    expect(page.get_by_text("does not confirm")).to_have_count(0)
+    expect(password).to_be_focused()
+    assert len(sign_ups) == 1
+    page.unroute(at_cognito, refuse_sign_up)
+
+    # And a good one goes through.
+    form.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("form", name="Confirm account")).to_be_visible()
+    context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The account beyond signing in: a forgotten password, a changed one, signing out everywhere.
+
+NEW_PASSWORD = "Battery-Staple-42?"
+
+
+def signs_in_with(cognito, pool, username, password):
+    """Whether the pool accepts `password` for `username` (the labs' CLI flow)."""
+    try:
+        cognito.initiate_auth(
+            ClientId=pool["client_id"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+        return True
+    except cognito.exceptions.NotAuthorizedException:
+        return False
+
+
+def test_a_forgotten_password_is_reset_with_a_code(browser, web_url, cognito, pool, screenshot_dir):
+    username = unique("forgot")
+    create_user(cognito, pool, username)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    sent = cognito_calls(page, "ForgotPassword")
+    confirmed = cognito_calls(page, "ConfirmForgotPassword")
+    page.goto(web_url + "/")
+    page.get_by_role("form", name="Sign in").get_by_label("Username").fill(username)
+    page.get_by_role("button", name="Forgot your password?").click()
+    forgot = page.get_by_role("form", name="Reset password")
+    expect(forgot.get_by_label("Username")).to_have_value(username)
+    assert accessibility_violations(page) == []
+    forgot.get_by_role("button", name="Send a code").click()
+
+    # The code went by email (locally: nowhere, and any code is accepted, as for sign-up).
+    reset = page.get_by_role("form", name="Set a new password")
+    expect(reset).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text(f"We sent a code to {username[0]}***@e***")
+    expect(reset.get_by_label("Username")).to_have_value(username)
+    expect(reset.get_by_label("Code from the email")).to_be_focused()
+    assert len(sent) == 1 and username in sent[0]
+    reset.get_by_label("Code from the email").fill("123456")
+    new_password = reset.get_by_label("New password")
+    new_password.fill("battery-staple")
+    reset.get_by_role("button", name="Set new password").click()
+    expect(reset.get_by_role("alert")).to_have_text(
+        "Your password still needs: an uppercase letter (A–Z), a number (0–9)."
+    )
+    expect(new_password).to_be_focused()
+    assert confirmed == [], "a password against the rules went to Cognito"
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "forgot-01-rules")
+
+    new_password.fill(NEW_PASSWORD)
+    reset.get_by_role("button", name="Set new password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password was changed. Sign in with the new one.")
+    form = page.get_by_role("form", name="Sign in")
+    expect(form.get_by_label("Username")).to_have_value(username)
+    expect(form.get_by_label("Password")).to_be_focused()
+    shot(page, screenshot_dir, "forgot-02-changed")
+    assert not signs_in_with(cognito, pool, username, PASSWORD), "the old password still works"
+    sign_in(page, username, NEW_PASSWORD)
+    context.close()
+
+
+def test_a_signed_in_user_changes_the_password(browser, web_url, cognito, pool, screenshot_dir):
+    page, username = signed_in_audited_page(browser, web_url, cognito, pool, "change")
+    page.get_by_role("button", name="Account").click()
+    form = page.get_by_role("form", name="Change password")
+    current = form.get_by_label("Current password")
+    new_password = form.get_by_label("New password")
+    expect(new_password).to_have_accessible_description(re.compile("Your password needs:"))
+    assert accessibility_violations(page) == []
+
+    # A wrong current password: said beside it, in words.
+    current.fill("Not-My-Password-1!")
+    new_password.fill(NEW_PASSWORD)
+    form.get_by_role("button", name="Change password").click()
+    expect(form.get_by_role("alert")).to_have_text("Your current password is not correct.")
+    expect(current).to_be_focused()
+    expect(current).to_have_attribute("aria-invalid", "true")
+    shot(page, screenshot_dir, "change-01-wrong-current")
+    assert signs_in_with(cognito, pool, username, PASSWORD)
+
+    current.fill(PASSWORD)
+    form.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password was changed.")
+    expect(form.get_by_role("alert")).to_have_count(0)
+    expect(current).to_have_value("")
+    expect(new_password).to_have_value("")
+    shot(page, screenshot_dir, "change-02-changed")
+    assert not signs_in_with(cognito, pool, username, PASSWORD)
+    assert signs_in_with(cognito, pool, username, NEW_PASSWORD)
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    page.context.close()
+
+
+def test_sign_out_everywhere_ends_every_session(browser, web_url, cognito, pool, screenshot_dir):
+    """Two browsers of one user: signing out everywhere in one revokes the other's refresh token
+    too, which that one meets when its ID token runs out (its clock moved past the hour)."""
+    username = unique("everywhere")
+    create_user(cognito, pool, username)
+    other = new_page_with_clock(browser, web_url)
+    sign_in(other, username)
+    page = new_page(browser, web_url)
+    sign_in(page, username)
+    [refresh_token] = refresh_tokens_in_storage(page)
+    calls = cognito_calls(page, "GlobalSignOut")
+
+    page.get_by_role("button", name="Account").click()
+    page.get_by_role("button", name="Sign out everywhere").click()
+    form = page.get_by_role("form", name="Sign in")
+    expect(form).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Signed out on every device.")
+    expect(form.get_by_label("Username")).to_have_value(username)
+    assert len(calls) == 1
+    assert refresh_tokens_in_storage(page) == [], "the tokens stayed in this browser"
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        cognito.initiate_auth(
+            ClientId=pool["client_id"],
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
+    shot(page, screenshot_dir, "everywhere-01-signed-out")
+
+    # The other browser: its next refresh is refused, and it says so.
+    other.clock.fast_forward("01:05:00")
+    new_note_box(other).fill("typed on the other device")
+    other.get_by_role("button", name="Add note").click()
+    expect(other.get_by_role("form", name="Sign in")).to_be_visible(timeout=20_000)
+    expect(other.get_by_text(SESSION_ENDED)).to_be_visible()
+    shot(other, screenshot_dir, "everywhere-02-other-device")
+    other.context.close()
+    page.context.close()
+
+
+def test_sign_out_everywhere_that_fails_says_so_beside_the_button(browser, web_url, cognito, pool, screenshot_dir):
+    page, username = signed_in_page(browser, web_url, cognito, pool, "everywhere-down")
+    page.get_by_role("button", name="Account").click()
+    endpoint = pool["endpoint"].rstrip("/")
+    at_cognito = lambda url: url.startswith(endpoint)  # noqa: E731
+
+    def refuse(route):
+        if route.request.headers.get("x-amz-target", "").endswith(".GlobalSignOut"):
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    page.route(at_cognito, refuse)
+    button = page.get_by_role("button", name="Sign out everywhere")
+    button.click()
+    group = page.get_by_role("group", name="Sign out everywhere")
+    expect(group.get_by_role("alert")).to_have_text(CANNOT_REACH)
+    expect(button).to_be_focused()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    shot(page, screenshot_dir, "everywhere-03-cannot-reach")
+    page.context.close()
+
+
+def test_an_edit_of_a_note_deleted_elsewhere_moves_to_new_note(browser, web_url, api_url, cognito, pool, screenshot_dir):
+    page, username = signed_in_page(browser, web_url, cognito, pool, "orphan")
+    add_note(page, "deleted on another device")
+    note_item(page, "deleted on another device").get_by_role("button", name="Edit").click()
+    editing_item(page).get_by_label("Edit note").fill("words worth keeping")
+    token = id_token(cognito, pool, username)
+    [stored] = all_notes(api_url, token)
+    status, _, _ = api(api_url, token, "DELETE", f"/notes/{stored['NoteId']}")
+    assert status in (200, 204), status
+
+    editing_item(page).get_by_role("button", name="Save").click()
+    expect(new_note_box(page)).to_have_value("words worth keeping")
+    expect(composer_error(page)).to_have_text(
+        "That note was deleted elsewhere. Your text is in New note, to add as a new note."
+    )
+    expect(new_note_box(page)).to_be_focused()
+    expect(notes_list(page).get_by_role("listitem")).to_have_count(0)
+    shot(page, screenshot_dir, "orphan-01-moved")
+    page.reload()
+    expect(new_note_box(page)).to_have_value("words worth keeping")
+    assert len(draft_keys(page)) == 1
+    drafts = json.loads(page.evaluate("(k) => localStorage.getItem(k)", draft_keys(page)[0]))
+    assert drafts["edits"] == {}, drafts
+    page.context.close()
+
+
+def test_an_edit_restored_after_a_change_elsewhere_meets_the_conflict_view(browser, web_url, api_url, cognito, pool, screenshot_dir):
+    """A draft keeps the version its edit started from: saved after the note changed on another
+    device, it is not written over that change silently."""
+    page, username = signed_in_page(browser, web_url, cognito, pool, "stale-draft")
+    add_note(page, "the first version")
+    note_item(page, "the first version").get_by_role("button", name="Edit").click()
+    editing_item(page).get_by_label("Edit note").fill("my edit from before")
+    context = page.context
+    page.close()
+
+    token = id_token(cognito, pool, username)
+    [stored] = all_notes(api_url, token)
+    status, _, _ = api(
+        api_url, token, "POST", "/notes", {"NoteId": stored["NoteId"], "Note": "changed on a phone"},
+        headers={"If-Match": f'"{stored["Version"]}"'},
+    )
+    assert status == 200, status
+
+    page = context.new_page()
+    page.goto(web_url + "/")
+    editor = editing_item(page).get_by_label("Edit note")
+    expect(editor).to_have_value("my edit from before")
+    editing_item(page).get_by_role("button", name="Save").click()
+    conflict = page.get_by_role("group", name="Edit conflict")
+    expect(conflict).to_contain_text("changed on a phone")
+    expect(conflict).to_contain_text("my edit from before")
+    shot(page, screenshot_dir, "stale-draft-01-conflict")
+    conflict.get_by_role("button", name="Keep mine").click()
+    expect(page.get_by_role("status")).to_contain_text("Note saved.")
+    expect(conflict).to_have_count(0)
+    expect(note_item(page, "my edit from before")).to_have_count(1)
+    assert [n["Note"] for n in all_notes(api_url, token)] == ["my edit from before"]
+    assert draft_keys(page) == []
+    page.context.close()

@@ -18,7 +18,7 @@ function fakeSession(token, { expIn = 3600, drift = 0 } = {}) {
   };
 }
 
-function fakeLib({ refreshAnswers = [], revokeError = null, authError = null } = {}) {
+function fakeLib({ refreshAnswers = [], revokeError = null, authError = null, accountError = null } = {}) {
   const log = [];
   const lib = {
     log,
@@ -59,6 +59,25 @@ function fakeLib({ refreshAnswers = [], revokeError = null, authError = null } =
       signOut(cb) {
         log.push(["signOut", typeof cb === "function" ? "revoke" : "local"]);
         if (typeof cb === "function") cb(revokeError);
+      }
+      forgotPassword(callbacks) {
+        log.push(["forgotPassword", this.username]);
+        if (accountError) callbacks.onFailure(accountError);
+        else callbacks.onSuccess({ CodeDeliveryDetails: { Destination: "a***@e***", DeliveryMedium: "EMAIL" } });
+      }
+      confirmPassword(code, password, callbacks) {
+        log.push(["confirmPassword", this.username, code, password]);
+        if (accountError) callbacks.onFailure(accountError);
+        else callbacks.onSuccess("SUCCESS");
+      }
+      changePassword(oldPassword, newPassword, cb) {
+        log.push(["changePassword", oldPassword, newPassword]);
+        cb(accountError, accountError ? null : "SUCCESS");
+      }
+      globalSignOut(callbacks) {
+        log.push(["globalSignOut"]);
+        if (accountError) callbacks.onFailure(accountError);
+        else callbacks.onSuccess("SUCCESS");
       }
     },
     AuthenticationDetails: class {
@@ -191,5 +210,46 @@ describe("session", () => {
     const s = createSession(lib, config, { onExpired() {} });
     assert.deepEqual(await s.signUp("bob", "b@example.com", "pw"), { username: "bob", destination: "a***@e***" });
     assert.deepEqual(lib.log.at(-1), ["signUp", "bob", [{ Name: "email", Value: "b@example.com" }]]);
+  });
+
+  test("a forgotten password: a code sent (where, masked), then the new password with it", async () => {
+    const lib = fakeLib();
+    const s = createSession(lib, config, { onExpired() {} });
+    assert.deepEqual(await s.forgotPassword("alice"), { destination: "a***@e***" });
+    await s.resetPassword("alice", "123456", "Battery-Staple-42?");
+    assert.deepEqual(lib.log.slice(1), [["forgotPassword", "alice"], ["confirmPassword", "alice", "123456", "Battery-Staple-42?"]]);
+  });
+
+  test("a refused reset is an AuthError in words: a wrong code, a weak password", async () => {
+    for (const [error, kind] of [
+      [{ code: "CodeMismatchException", message: "Invalid verification code provided, please try again." }, "code-mismatch"],
+      [{ code: "InvalidPasswordException", message: "The provided password does not confirm to the configured password policy" }, "weak-password"],
+    ]) {
+      const s = createSession(fakeLib({ accountError: error }), config, { onExpired() {} });
+      await assert.rejects(s.resetPassword("alice", "1", "x"), (err) => err.kind === kind && !err.message.includes("confirm to"));
+    }
+  });
+
+  test("change password and sign out everywhere need a session, and use the signed-in user", async () => {
+    const lib = fakeLib();
+    const s = createSession(lib, config, { onExpired() {} });
+    await assert.rejects(s.changePassword("old", "new"), /not signed in/);
+    assert.equal(lib.log.filter((l) => l[0] === "changePassword").length, 0, "nothing sent without a session");
+    await s.signIn("alice", "pw");
+    await s.changePassword("old", "New-Password-1!");
+    assert.deepEqual(lib.log.at(-1), ["changePassword", "old", "New-Password-1!"]);
+    assert.equal(s.signedIn, true, "a changed password keeps this session");
+    await s.signOutEverywhere();
+    assert.deepEqual(lib.log.slice(-2), [["globalSignOut"], ["signOut", "local"]]);
+    assert.equal(s.signedIn, false);
+  });
+
+  test("a sign-out everywhere that fails keeps the session, and says why", async () => {
+    const lib = fakeLib({ accountError: Object.assign(new TypeError("Failed to fetch"), { code: "NetworkError" }) });
+    const s = createSession(lib, config, { onExpired() {} });
+    await s.signIn("alice", "pw");
+    await assert.rejects(s.signOutEverywhere(), (err) => err.kind === "network" && err.message === MESSAGES.network);
+    assert.equal(s.signedIn, true);
+    await assert.rejects(s.changePassword("wrong", "New-Password-1!"), (err) => err.kind === "network");
   });
 });

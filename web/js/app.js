@@ -6,14 +6,17 @@ import { createBoardStore } from "./board.js";
 import { MISSING_CONFIG_MESSAGE, readConfig } from "./config.js";
 import { debounce } from "./debounce.js";
 import { submitOnCtrlEnter } from "./dom.js";
+import { afterSent, createDrafts } from "./drafts.js";
 import { MESSAGES } from "./errors.js";
 import { VOICES } from "./format.js";
 import { uuidV4 } from "./idempotency.js";
 import { createNotesStore } from "./notes.js";
 import { createSession } from "./session.js";
 import { STARTING_MESSAGE, waitForConfiguration } from "./starting.js";
+import { createAccountView } from "./views/account.js";
 import { createAuthView } from "./views/auth.js";
 import { createBoardView } from "./views/board.js";
+import { clearFieldError, clearOnInput, showFieldError } from "./views/field-error.js";
 import { createMessages } from "./views/messages.js";
 import { createNotesView } from "./views/notes.js";
 
@@ -21,8 +24,35 @@ const $ = (selector) => document.querySelector(selector);
 
 const SIGN_OUT_FAILED =
   "You are signed out on this device, but the server could not end your session. It ends when it expires.";
-const AUDIO_FAILED = "The audio could not be played.";
 const UNEXPECTED = "Something went wrong. Try again.";
+const BLANK_NOTE = "Write something first: a note cannot be empty.";
+const BLANK_TITLE = "Give the post a title.";
+const BLANK_POST = "Write the message of the post.";
+const CANNOT_RESET = "We could not send a code for that username. Check it and try again.";
+const SIGNED_OUT_EVERYWHERE = "Signed out on every device.";
+const PASSWORD_CHANGED = "Your password was changed. Devices already signed in stay signed in; use Sign out everywhere to end them.";
+const NOTE_RESTORED = "Your unsaved note is back in New note.";
+const EDIT_OF_DELETED =
+  "That note was deleted elsewhere. Your text is in New note, to add as a new note.";
+
+/** The browser's storage for drafts, or null where it is refused (a sandboxed frame). */
+function localStorageOrNull() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** Replaces what `box` holds after `sent` was saved, keeping what was typed meanwhile and the caret. */
+function keepTypedAfterSave(box, sent) {
+  const { text, removed } = afterSent(box.value, sent);
+  if (removed === 0) return;
+  const focused = document.activeElement === box;
+  const [start, end] = [box.selectionStart, box.selectionEnd];
+  box.value = text;
+  if (focused) box.setSelectionRange(Math.max(0, start - removed), Math.max(0, end - removed));
+}
 
 function boot() {
   const bootEl = $("#boot");
@@ -64,13 +94,17 @@ function start(config, cognito) {
     signOut: $("#sign-out"),
     showNotes: $("#show-notes"),
     showBoard: $("#show-board"),
+    showAccount: $("#show-account"),
     notes: $("#notes"),
     board: $("#board"),
+    accountSettings: $("#account-settings"),
     newNoteForm: $("#new-note-form"),
     newNote: $("#new-note"),
     search: $("#search"),
     voice: $("#voice"),
     noteList: $("#note-list"),
+    notesAlert: $("#notes-alert"),
+    postsAlert: $("#posts-alert"),
     notesEmpty: $("#notes-empty"),
     moreNotes: $("#more-notes"),
     newPostForm: $("#new-post-form"),
@@ -82,6 +116,7 @@ function start(config, cognito) {
   };
 
   let signedIn = false;
+  let drafts = null; // the signed-in user's drafts (drafts.js)
 
   // ---- session and API ----------------------------------------------------------------------
   const session = createSession(cognito, config, { onExpired: () => sessionEnded() });
@@ -93,16 +128,28 @@ function start(config, cognito) {
     onSessionEnded: () => sessionEnded(),
   });
 
-  /** Shows a failure. A 401 has already sent the page back to sign-in. */
-  function report(err, retry = null) {
+  /** The words of a failure shown beside a control (a 401 has already sent the page to sign-in). */
+  function wordsOf(err) {
+    if (err && typeof err.kind === "string" && typeof err.message === "string") return err.message;
+    console.error("unexpected failure:", err && err.name, err && err.message);
+    return UNEXPECTED;
+  }
+
+  /** An account failure as `{kind, message}` (an AuthError is one already; a bug of ours is not). */
+  const authFailure = (err) =>
+    err && typeof err.kind === "string" ? err : { kind: "unexpected", message: wordsOf(err) };
+
+  /** Shows a failure, in `where` (a list's own alert) or the page's. A 401 has already sent the
+   * page back to sign-in. */
+  function report(err, retry = null, where = undefined) {
     if (err && err.kind === "session") return;
     if (err && typeof err.kind === "string" && typeof err.message === "string") {
-      messages.error(err.message, retry);
+      messages.error(err.message, retry, where);
       return;
     }
     // A bug of ours, not a service answer: its name and message only (never a request or token).
     console.error("unexpected failure:", err && err.name, err && err.message);
-    messages.error(UNEXPECTED, retry);
+    messages.error(UNEXPECTED, retry, where);
   }
 
   // ---- stores (new ones for each signed-in user) ----------------------------------------------
@@ -111,6 +158,8 @@ function start(config, cognito) {
   const notesView = createNotesView(
     { list: els.noteList, empty: els.notesEmpty, more: els.moreNotes, newNote: els.newNote },
     {
+      // Failures are shown in the note by the view; these say what went well (and a success
+      // clears a page-wide "cannot reach": the service answers again).
       save: async (id, text, ifMatch) => {
         try {
           const result = await notes.save(id, text, ifMatch);
@@ -118,31 +167,23 @@ function start(config, cognito) {
           if (result.saved) messages.status("Note saved.");
           return result;
         } catch (err) {
-          report(err);
+          // Deleted elsewhere: the edit would vanish with the note, so it moves to New note.
+          if (err && err.status === 404 && signedIn) {
+            if (drafts) drafts.clearEdit(id);
+            keepAsNewNote(text);
+            showFieldError(els.newNote, EDIT_OF_DELETED);
+          }
           throw err;
         }
       },
       remove: async (note) => {
-        try {
-          await notes.remove(note);
-          messages.clearError();
-          messages.status("Note deleted.");
-        } catch (err) {
-          report(err);
-          throw err;
-        }
+        await notes.remove(note);
+        messages.clearError();
+        messages.status("Note deleted.");
       },
-      dictate: async (id) => {
-        try {
-          const url = await notes.dictate(id, els.voice.value);
-          messages.clearError();
-          return url;
-        } catch (err) {
-          report(err);
-          throw err;
-        }
-      },
-      audioFailed: () => messages.error(AUDIO_FAILED),
+      dictate: (id) => notes.dictate(id, els.voice.value),
+      audioFailed: (err) => console.error("audio failed:", err && err.name, err && err.message),
+      drafts: () => drafts,
     },
   );
   const boardView = createBoardView({ list: els.postList, empty: els.postsEmpty, more: els.morePosts });
@@ -178,8 +219,7 @@ function start(config, cognito) {
           messages.status(err.message);
           return;
         }
-        report(err);
-        auth.focusField("sign-in", err.kind === "wrong-password" ? "password" : "username");
+        auth.showError("sign-in", authFailure(err));
       }
     },
     signUp: async ({ username, email, password }) => {
@@ -190,7 +230,7 @@ function start(config, cognito) {
         auth.show("confirm", { username });
         messages.status(`We sent a confirmation code to ${destination || "your email"}.`);
       } catch (err) {
-        report(err);
+        auth.showError("sign-up", authFailure(err));
       }
     },
     confirm: async ({ username, code }) => {
@@ -201,7 +241,36 @@ function start(config, cognito) {
         auth.show("sign-in", { username });
         messages.status("Account confirmed. Sign in with your password.");
       } catch (err) {
-        report(err);
+        // An unknown user is the username's fault here (there is no password on this form).
+        const failure = authFailure(err);
+        auth.showError("confirm", failure, failure.kind === "wrong-password" ? "username" : undefined);
+      }
+    },
+    forgot: async ({ username }) => {
+      try {
+        const { destination } = await session.forgotPassword(username);
+        messages.clearError();
+        auth.show("reset", { username });
+        messages.status(`We sent a code to ${destination || "your email"}. Enter it with a new password.`);
+      } catch (err) {
+        const failure = authFailure(err);
+        if (failure.kind === "wrong-password") {
+          auth.showError("forgot", { kind: failure.kind, message: CANNOT_RESET }, "username");
+        } else {
+          auth.showError("forgot", failure);
+        }
+      }
+    },
+    reset: async ({ username, code, password }) => {
+      try {
+        await session.resetPassword(username, code, password);
+        messages.clearError();
+        auth.clearSecrets();
+        auth.show("sign-in", { username });
+        messages.status("Your password was changed. Sign in with the new one.");
+      } catch (err) {
+        const failure = authFailure(err);
+        auth.showError("reset", failure, failure.kind === "wrong-password" ? "username" : undefined);
       }
     },
     resend: async (username) => {
@@ -210,8 +279,23 @@ function start(config, cognito) {
         messages.clearError();
         messages.status(`We sent a new code to ${destination || "your email"}.`);
       } catch (err) {
-        report(err);
+        auth.showError("confirm", authFailure(err), "username");
       }
+    },
+  });
+
+  const account = createAccountView(els.accountSettings, {
+    changePassword: async (current, password) => {
+      await session.changePassword(current, password);
+      messages.status(PASSWORD_CHANGED);
+    },
+    signOutEverywhere: async () => {
+      const username = session.username;
+      await session.signOutEverywhere();
+      leaveApp();
+      showAuth("sign-in", { username });
+      messages.clearError();
+      messages.status(SIGNED_OUT_EVERYWHERE);
     },
   });
 
@@ -226,6 +310,11 @@ function start(config, cognito) {
     signedIn = true;
     auth.clearSecrets();
     messages.clearStatus();
+    drafts = createDrafts(localStorageOrNull(), session.userId || `user:${username}`);
+    const kept = drafts.note();
+    els.newNote.value = kept;
+    clearFieldError(els.newNote);
+    if (kept !== "") messages.status(NOTE_RESTORED);
     newStores();
     els.auth.hidden = true;
     els.signedInAs.textContent = `Signed in as ${username}`;
@@ -236,10 +325,12 @@ function start(config, cognito) {
     loadNotes();
   }
 
+  // Drafts stay in storage, under the user's id: signing in again brings them back.
   function leaveApp() {
     signedIn = false;
     notes = null;
     board = null;
+    drafts = null;
     searchLater.cancel();
     notesView.reset();
     boardView.reset();
@@ -247,9 +338,11 @@ function start(config, cognito) {
     els.newNote.value = "";
     els.postTitle.value = "";
     els.postContents.value = "";
+    for (const box of [els.newNote, els.postTitle, els.postContents]) clearFieldError(box);
     els.notesEmpty.hidden = true;
     els.moreNotes.hidden = true;
     els.signedInAs.textContent = "";
+    account.reset();
     messages.clearStatus();
   }
 
@@ -283,17 +376,22 @@ function start(config, cognito) {
 
   // ---- sections ------------------------------------------------------------------------------
   function showSection(name) {
-    const onBoard = name === "board";
-    els.notes.hidden = onBoard;
-    els.board.hidden = !onBoard;
-    els.showNotes.setAttribute("aria-pressed", String(!onBoard));
-    els.showBoard.setAttribute("aria-pressed", String(onBoard));
+    const sections = [
+      ["notes", els.notes, els.showNotes],
+      ["board", els.board, els.showBoard],
+      ["account", els.accountSettings, els.showAccount],
+    ];
+    for (const [key, section, tab] of sections) {
+      section.hidden = key !== name;
+      tab.setAttribute("aria-pressed", String(key === name));
+    }
   }
   els.showNotes.addEventListener("click", () => showSection("notes"));
   els.showBoard.addEventListener("click", () => {
     showSection("board");
     loadBoard();
   });
+  els.showAccount.addEventListener("click", () => showSection("account"));
 
   // ---- notes ---------------------------------------------------------------------------------
   for (const voice of VOICES) {
@@ -312,7 +410,7 @@ function start(config, cognito) {
         if (current && store === notes) messages.clearError();
       })
       .catch((err) => {
-        if (store === notes) report(err, loadNotes);
+        if (store === notes) report(err, loadNotes, els.notesAlert);
       });
   }
 
@@ -325,32 +423,54 @@ function start(config, cognito) {
     }
   });
 
+  // The composer: what is typed is a draft until the service has it. A save takes away only the
+  // text it sent; what was typed meanwhile stays, caret and all.
+  function keepAsNewNote(text) {
+    const current = els.newNote.value;
+    els.newNote.value = current.trim() === "" ? text : `${current}\n\n${text}`;
+    if (drafts) drafts.setNote(els.newNote.value);
+  }
+
   let adding = false;
   submitOnCtrlEnter(els.newNoteForm);
+  clearOnInput(els.newNote);
+  els.newNote.addEventListener("input", () => {
+    if (drafts) drafts.setNote(els.newNote.value);
+  });
   els.newNoteForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (adding || notes === null) return;
     const text = els.newNote.value;
     if (text.trim() === "") {
-      els.newNote.focus();
+      messages.clearStatus();
+      showFieldError(els.newNote, BLANK_NOTE);
       return;
     }
+    const store = notes;
     const button = els.newNoteForm.querySelector('button[type="submit"]');
     adding = true;
     button.disabled = true;
+    button.textContent = "Adding…";
     els.newNoteForm.setAttribute("aria-busy", "true");
+    clearFieldError(els.newNote);
     try {
-      await notes.create(text);
-      els.newNote.value = "";
+      await store.create(text);
+      if (store !== notes) return;
+      keepTypedAfterSave(els.newNote, text);
+      if (drafts) drafts.setNote(els.newNote.value);
       messages.clearError();
       messages.status("Note added.");
     } catch (err) {
-      report(err);
+      if (store === notes && !(err && err.kind === "session")) {
+        messages.clearStatus();
+        showFieldError(els.newNote, wordsOf(err));
+      }
     } finally {
       adding = false;
       button.disabled = false;
+      button.textContent = "Add note";
       els.newNoteForm.removeAttribute("aria-busy");
-      if (signedIn) els.newNote.focus();
+      if (signedIn && document.activeElement !== els.newNote && !els.notes.hidden) els.newNote.focus();
     }
   });
 
@@ -369,7 +489,7 @@ function start(config, cognito) {
         }
       }
     } catch (err) {
-      if (store === notes) report(err, moreNotes);
+      if (store === notes) report(err, moreNotes, els.notesAlert);
     } finally {
       els.moreNotes.disabled = false;
     }
@@ -386,7 +506,7 @@ function start(config, cognito) {
         if (current && store === board) messages.clearError();
       })
       .catch((err) => {
-        if (store === board) report(err, loadBoard);
+        if (store === board) report(err, loadBoard, els.postsAlert);
       });
   }
 
@@ -401,7 +521,7 @@ function start(config, cognito) {
         if (els.morePosts.hidden && !boardView.focusPost(before)) els.postTitle.focus();
       }
     } catch (err) {
-      if (store === board) report(err, morePosts);
+      if (store === board) report(err, morePosts, els.postsAlert);
     } finally {
       els.morePosts.disabled = false;
     }
@@ -410,32 +530,41 @@ function start(config, cognito) {
 
   let posting = false;
   submitOnCtrlEnter(els.newPostForm);
+  clearOnInput(els.postTitle);
+  clearOnInput(els.postContents);
   els.newPostForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (posting || board === null) return;
     const title = els.postTitle.value;
     const contents = els.postContents.value;
-    if (title.trim() === "" || contents.trim() === "") {
-      (title.trim() === "" ? els.postTitle : els.postContents).focus();
+    if (title.trim() === "") {
+      showFieldError(els.postTitle, BLANK_TITLE);
       return;
     }
+    if (contents.trim() === "") {
+      showFieldError(els.postContents, BLANK_POST);
+      return;
+    }
+    const store = board;
     const button = els.newPostForm.querySelector('button[type="submit"]');
     posting = true;
     button.disabled = true;
     els.newPostForm.setAttribute("aria-busy", "true");
+    clearFieldError(els.postContents);
     try {
-      await board.create(title, contents);
-      els.postTitle.value = "";
-      els.postContents.value = "";
+      await store.create(title, contents);
+      if (store !== board) return;
+      keepTypedAfterSave(els.postTitle, title);
+      keepTypedAfterSave(els.postContents, contents);
       messages.clearError();
       messages.status("Posted.");
     } catch (err) {
-      report(err);
+      if (store === board && !(err && err.kind === "session")) showFieldError(els.postContents, wordsOf(err));
     } finally {
       posting = false;
       button.disabled = false;
       els.newPostForm.removeAttribute("aria-busy");
-      if (signedIn) els.postTitle.focus();
+      if (signedIn && !els.board.hidden && !els.newPostForm.contains(document.activeElement)) els.postTitle.focus();
     }
   });
 

@@ -20,6 +20,11 @@ export const MESSAGES = Object.freeze({
   codeMismatch: "That code is not correct.",
   codeExpired: "That code has expired. Send a new one.",
   accountService: "The account service could not do that. Try again in a moment.",
+  weakPassword:
+    "That password does not meet the rules: at least 12 characters, with a lowercase and an uppercase letter, a number and a symbol.",
+  invalidEmail: "Enter a valid email address, such as name@example.com.",
+  invalidUsername: "A username cannot contain spaces. Use letters, numbers and symbols such as - or _.",
+  checkInput: "Check what you entered and try again.",
 });
 
 /** A failed request: `status` (0 for a network failure), `kind` (what went wrong, for code) and
@@ -101,9 +106,18 @@ export function describeCognitoError(err) {
       return { kind: "not-confirmed", message: MESSAGES.notConfirmed };
     case "UsernameExistsException":
       return { kind: "username-taken", message: MESSAGES.usernameTaken };
+    // Cognito's own words here are a validator's ("does not confirm to the configured password
+    // policy", "failed to satisfy constraint: Member must satisfy regular expression pattern"):
+    // what was wrong is said in ours, and `kind` names the field for the form.
     case "InvalidPasswordException":
-    case "InvalidParameterException":
-      return { kind: "invalid", message: own || MESSAGES.badRequest };
+      return { kind: "weak-password", message: MESSAGES.weakPassword };
+    case "InvalidParameterException": {
+      const said = own.toLowerCase();
+      if (said.includes("password")) return { kind: "weak-password", message: MESSAGES.weakPassword };
+      if (said.includes("email")) return { kind: "invalid-email", message: MESSAGES.invalidEmail };
+      if (said.includes("username")) return { kind: "invalid-username", message: MESSAGES.invalidUsername };
+      return { kind: "invalid", message: MESSAGES.checkInput };
+    }
     case "CodeMismatchException":
       return { kind: "code-mismatch", message: MESSAGES.codeMismatch };
     case "ExpiredCodeException":

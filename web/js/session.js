@@ -1,7 +1,9 @@
 // The Cognito session: the only module that touches amazon-cognito-identity-js. Signs up,
 // confirms, signs in (USER_PASSWORD_AUTH), keeps the ID token fresh (a timer a minute before it
-// expires, on the service's clock), refreshes on demand (after a 401), and signs out (revoking
-// the refresh token). Tokens stay in the library's own storage; they are never logged.
+// expires, on the service's clock), refreshes on demand (after a 401), signs out (revoking the
+// refresh token) or everywhere (GlobalSignOut), resets a forgotten password (ForgotPassword,
+// ConfirmForgotPassword) and changes it (ChangePassword). Tokens stay in the library's own
+// storage; they are never logged.
 
 import { ApiError, describeCognitoError } from "./errors.js";
 import { expiresSoon, refreshDelayMs } from "./timing.js";
@@ -76,6 +78,13 @@ export function createSession(lib, config, { onExpired }) {
     return claims["cognito:username"] || (user ? user.getUsername() : "");
   };
 
+  /** The user's permanent id (the ID token's `sub`), which a username change would not alter. */
+  const userId = () => {
+    if (current === null) return "";
+    const claims = current.getIdToken().decodePayload();
+    return typeof claims.sub === "string" ? claims.sub : "";
+  };
+
   /** Picks up the session the library stored (a reload). Resolves the username, or null; rejects
    * (an AuthError of kind "network") when Cognito cannot be reached to refresh it. */
   function restore() {
@@ -139,6 +148,54 @@ export function createSession(lib, config, { onExpired }) {
         resolve({ destination: details && details.Destination ? details.Destination : null });
       });
     });
+  }
+
+  /** Sends a code to reset a forgotten password. Resolves `{destination}` (masked, when Cognito says). */
+  function forgotPassword(name) {
+    return new Promise((resolve, reject) => {
+      userFor(name).forgotPassword({
+        onSuccess: (data) => {
+          const details = data && data.CodeDeliveryDetails;
+          resolve({ destination: details && details.Destination ? details.Destination : null });
+        },
+        onFailure: (err) => reject(new AuthError(err)),
+      });
+    });
+  }
+
+  /** Sets a new password with the code `forgotPassword` sent. */
+  function resetPassword(name, code, newPassword) {
+    return new Promise((resolve, reject) => {
+      userFor(name).confirmPassword(code, newPassword, {
+        onSuccess: () => resolve(),
+        onFailure: (err) => reject(new AuthError(err)),
+      });
+    });
+  }
+
+  /** The signed-in user with tokens the library considers valid (refreshed first if due). */
+  async function signedInUser() {
+    await token();
+    if (user === null) throw new AuthError({ code: "NotAuthorizedException" });
+    return user;
+  }
+
+  /** Changes the signed-in user's password. Other sessions go on (Cognito's rule). */
+  async function changePassword(oldPassword, newPassword) {
+    const forUser = await signedInUser();
+    return new Promise((resolve, reject) => {
+      forUser.changePassword(oldPassword, newPassword, (err) => (err ? reject(new AuthError(err)) : resolve()));
+    });
+  }
+
+  /** Signs out on every device: every refresh token of the user is revoked (GlobalSignOut). On
+   * success the local session is over too; on failure it goes on. */
+  async function signOutEverywhere() {
+    const forUser = await signedInUser();
+    await new Promise((resolve, reject) => {
+      forUser.globalSignOut({ onSuccess: () => resolve(), onFailure: (err) => reject(new AuthError(err)) });
+    });
+    endLocally();
   }
 
   /**
@@ -208,12 +265,19 @@ export function createSession(lib, config, { onExpired }) {
     signUp,
     confirm,
     resendCode,
+    forgotPassword,
+    resetPassword,
+    changePassword,
+    signOutEverywhere,
     refresh,
     token,
     signOut,
     endLocally,
     get username() {
       return username();
+    },
+    get userId() {
+      return userId();
     },
     get signedIn() {
       return current !== null;

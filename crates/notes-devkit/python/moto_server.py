@@ -2,6 +2,9 @@
 or bends, done as Cognito does it:
 
 - `RevokeToken` (sign-out) and `ResendConfirmationCode` ("Send a new code"), below;
+- `ConfirmForgotPassword` ("Set new password" after "Forgot your password?") checks the new
+  password against the pool's policy, as Cognito does (`InvalidPasswordException`); moto's own
+  sets any password;
 - USER_SRP_AUTH with real SRP (`cognito_srp.py`): the labs' React client signs in with it, and
   moto's own answers the `sub` for the username and accepts any password;
 - users that survive a restart (`cognito_state.py`), when `NOTES_COGNITO_STATE` names the file
@@ -27,6 +30,11 @@ an `InvalidParameterException`, an unknown one a `UserNotFoundException`, an unk
 
 moto answers an operation it lacks with a 500 HTML page and no CORS headers, which a browser
 reports as a network failure: hence these two, where the web client meets them.
+
+`ForgotPassword`, `ChangePassword` and `GlobalSignOut` are moto's own and answer as Cognito
+does for what the web client does with them: `ForgotPassword` says where the code went (masked)
+and sends nothing (any code is accepted, as for sign-up); `ChangePassword` checks the current
+password and the policy; `GlobalSignOut` ends every refresh and access token of the user.
 
 Everything else is moto as installed; the arguments are moto_server's (`-H HOST -p PORT`).
 """
@@ -124,6 +132,20 @@ def resend_confirmation_code(self):
 
 responses.CognitoIdpResponse.revoke_token = revoke_token
 responses.CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code
+
+_moto_confirm_forgot_password = CognitoIdpBackend.confirm_forgot_password
+
+
+def confirm_forgot_password(self, client_id, username, password, confirmation_code):
+    # The pool's policy first, as Cognito checks it before it looks at the code.
+    for pool in self.user_pools.values():
+        if client_id in pool.clients:
+            self._validate_password(user_pool_id=pool.id, password=password)
+            break
+    return _moto_confirm_forgot_password(self, client_id, username, password, confirmation_code)
+
+
+CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password
 
 
 # --- USER_SRP_AUTH, checked -----------------------------------------------------------------------

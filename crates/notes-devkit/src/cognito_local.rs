@@ -14,13 +14,15 @@
 //!
 //! - every pool signs with one fixed RSA key (kid `dummy`) whose private half ships in the moto
 //!   package: anyone can mint tokens this pool's JWKS verifies;
-//! - `ConfirmSignUp` accepts any code;
+//! - `ConfirmSignUp` and `ConfirmForgotPassword` accept any code, and `ForgotPassword` sends
+//!   nothing;
 //! - required attributes are not enforced: a sign-up without `email` succeeds;
 //! - tokens last 3600 s whatever the client's validity settings say.
 //!
 //! What moto lacks or bends that the dev kit's moto (`python/moto_server.py`, unless
 //! `$MOTO_SERVER` names another executable) does as Cognito does: `RevokeToken` (a browser's
-//! sign-out), `ResendConfirmationCode`, USER_SRP_AUTH with the proof checked and the username in
+//! sign-out), `ResendConfirmationCode`, the pool's password policy on `ConfirmForgotPassword`
+//! (moto's own sets any password), USER_SRP_AUTH with the proof checked and the username in
 //! `USER_ID_FOR_SRP` (`python/cognito_srp.py`; moto's own accepts any password and answers the
 //! `sub`, which amazon-cognito-identity-js then sends back as an unknown username), and users
 //! kept across restarts (`python/cognito_state.py`).

@@ -1,14 +1,17 @@
-// The two live regions: role="alert" for errors (with "Try again" for a failed load), and
-// role="status" for what went well.
+// The live regions: role="alert" for errors (with "Try again" for a failed load), the page's
+// under the header or a list's own above it, and role="status" for what went well.
 
 import { h } from "../dom.js";
 
 export function createMessages(alertEl, statusEl) {
   let statusTimer = null;
+  const shownIn = new Set([alertEl]);
   return {
     /** Shows an error (and drops an earlier success message it would contradict); with `retry`,
-     * a "Try again" button that clears it and reruns `retry`. */
-    error(message, retry = null) {
+     * a "Try again" button that clears it and reruns `retry`. `where`: the alert region beside
+     * what failed (a list's own), the page's by default. */
+    error(message, retry = null, where = alertEl) {
+      shownIn.add(where);
       if (statusTimer !== null) clearTimeout(statusTimer);
       statusTimer = null;
       statusEl.textContent = "";
@@ -17,15 +20,16 @@ export function createMessages(alertEl, statusEl) {
             type: "button",
             text: "Try again",
             onclick: () => {
-              alertEl.replaceChildren();
+              where.replaceChildren();
               retry();
             },
           })
         : null;
-      alertEl.replaceChildren(h("p", { text: message }), ...(button ? [button] : []));
+      where.replaceChildren(h("p", { text: message }), ...(button ? [button] : []));
     },
+    /** Empties every alert region it has shown an error in. */
     clearError() {
-      alertEl.replaceChildren();
+      for (const el of shownIn) el.replaceChildren();
     },
     /** Says what happened. The same text twice is announced twice (the region is emptied first). */
     status(message) {

@@ -1,10 +1,21 @@
 // The notes list: one <li> per note, edited, confirmed for deletion and dictated in place. Keyed
 // by NoteId so an item is rebuilt only when its note or its own state changes (a textarea being
-// typed in, or audio playing in another note, is left alone).
+// typed in, or audio playing in another note, is left alone). An edit is kept as a draft while it
+// is typed (a reload or a search that hides the note opens it again) and stays open, with what
+// was typed, until the service has that very text. A failure is shown inside the note.
 
 import { ifMatchFor } from "../api.js";
 import { h, submitOnCtrlEnter, uid } from "../dom.js";
+import { clearFieldError, showFieldError } from "./field-error.js";
 import { formatTime } from "../format.js";
+
+const AUDIO_FAILED = "The audio could not be played.";
+const UNEXPECTED = "Something went wrong. Try again.";
+/** An action's failure in words: the error's own (an ApiError's is written for people). */
+const messageOf = (err) =>
+  err && typeof err.kind === "string" && typeof err.message === "string" ? err.message : UNEXPECTED;
+
+const BLANK_EDIT = "A note cannot be empty. Write something, or use Delete to remove the note.";
 
 /**
  * @param {{list: HTMLUListElement, empty: HTMLElement, more: HTMLButtonElement, newNote: HTMLElement}} els
@@ -13,18 +24,56 @@ import { formatTime } from "../format.js";
  *   remove(note: object): Promise<void>,
  *   dictate(id: string): Promise<string>,
  *   audioFailed(err: unknown): void,
- * }} actions each rejects (after reporting the error) when it failed
+ *   drafts(): {edit(id): {text: string, ifMatch: string|null}|null, setEdit(id, text, ifMatch): void, clearEdit(id): void}|null,
+ * }} actions each rejects with an error whose `message` is for people when it failed; `drafts`
+ *   is the signed-in user's draft storage
  */
 export function createNotesView(els, actions) {
-  const ui = new Map(); // NoteId → {mode, draft, busy, conflict, audio, audioVersion}
-  const items = new Map(); // NoteId → {li, body, audioSlot, sig}
+  // NoteId → {mode, draft, base (the If-Match the edit started from), busy, conflict, error,
+  // audio, audioVersion}
+  const ui = new Map();
+  const items = new Map(); // NoteId → {li, body, audioSlot, sig, editor}
   let notes = [];
   let pendingFocus = null; // {id, key}: an element to focus again once it is enabled
   let rerender = () => {};
 
+  const drafts = () => actions.drafts();
+
   const stateOf = (id) => {
-    if (!ui.has(id)) ui.set(id, { mode: "view", draft: "", busy: null, conflict: null, audio: null, audioVersion: null });
+    if (!ui.has(id)) {
+      ui.set(id, {
+        mode: "view",
+        draft: "",
+        base: null,
+        busy: null,
+        conflict: null,
+        error: null,
+        audio: null,
+        audioVersion: null,
+      });
+    }
     return ui.get(id);
+  };
+
+  /** A note seen for the first time (a reload, or back after a search) opens its unsaved edit. */
+  function restoreDraft(note) {
+    const store = drafts();
+    const kept = store && store.edit(note.NoteId);
+    if (!kept) return;
+    if (kept.text === note.Note) {
+      store.clearEdit(note.NoteId);
+      return;
+    }
+    Object.assign(stateOf(note.NoteId), { mode: "edit", draft: kept.text, base: kept.ifMatch ?? ifMatchFor(note) });
+  }
+
+  const keepDraft = (id, st) => {
+    const store = drafts();
+    if (store) store.setEdit(id, st.draft, st.base);
+  };
+  const dropDraft = (id) => {
+    const store = drafts();
+    if (store) store.clearEdit(id);
   };
   const noteOf = (id) => notes.find((n) => n.NoteId === id) ?? null;
   const update = (id, changes) => {
@@ -49,8 +98,16 @@ export function createNotesView(els, actions) {
   const button = (text, key, onclick, extra = {}) =>
     h("button", { type: "button", text, dataset: { key }, onclick, ...extra });
 
+  /** The item's error paragraph, and the attributes that tie a control to it. */
+  const errorOf = (note, st) => {
+    if (!st.error) return { el: null, attrs: {} };
+    const id = `note-${note.NoteId}-error`;
+    return { el: h("p", { id, class: "field-error", role: "alert", text: st.error }), attrs: { "aria-describedby": id } };
+  };
+
   function viewBody(note, st) {
     const when = note.UpdatedAt ?? note.CreatedAt;
+    const error = errorOf(note, st);
     const parts = [h("p", { class: "note-text", text: note.Note })];
     if (when) parts.push(h("p", { class: "meta" }, "Updated ", h("time", { datetime: when, text: formatTime(when) })));
     if (st.mode === "confirm") {
@@ -66,12 +123,14 @@ export function createNotesView(els, actions) {
             button("Delete note", "confirm-delete", () => confirmDelete(note.NoteId), {
               class: "danger",
               disabled: st.busy === "deleting",
+              ...error.attrs,
             }),
             button("Keep note", "keep", () => {
               update(note.NoteId, { mode: "view" });
               focusNote(note.NoteId, "delete");
             }, { disabled: st.busy === "deleting" }),
           ),
+          error.el,
         ),
       );
       return parts;
@@ -82,18 +141,22 @@ export function createNotesView(els, actions) {
         "div",
         { class: "row actions" },
         button("Edit", "edit", () => startEdit(note.NoteId)),
-        button(listening ? "Preparing audio…" : "Listen", "listen", () => listen(note.NoteId), { disabled: listening }),
-        button("Delete", "delete", () => {
-          update(note.NoteId, { mode: "confirm" });
-          focusNote(note.NoteId, "keep");
+        button(listening ? "Preparing audio…" : "Listen", "listen", () => listen(note.NoteId), {
+          disabled: listening,
+          ...(st.errorFor === "listen" ? error.attrs : {}),
         }),
+        button("Delete", "delete", () => {
+          update(note.NoteId, { mode: "confirm", error: null });
+          focusNote(note.NoteId, "keep");
+        }, st.errorFor === "delete" ? error.attrs : {}),
       ),
+      error.el,
     );
     return parts;
   }
 
-  function editBody(note, st) {
-    const id = uid("edit");
+  function editBody(note, st, item) {
+    const id = `edit-${note.NoteId}`;
     const saving = st.busy === "saving";
     const textarea = h("textarea", {
       id,
@@ -103,32 +166,54 @@ export function createNotesView(els, actions) {
       dataset: { key: "textarea" },
       oninput: (event) => {
         st.draft = event.target.value;
+        keepDraft(note.NoteId, st);
+        if (st.error) setEditError(note.NoteId, null);
       },
     });
     textarea.value = st.draft;
+    const saveButton = h("button", { type: "submit", class: "primary", text: "Save", dataset: { key: "save" }, disabled: saving });
+    const cancelButton = button("Cancel", "cancel", () => cancelEdit(note.NoteId), { disabled: saving });
     const form = h(
       "form",
       {
         class: "edit",
+        novalidate: true,
         onsubmit: (event) => {
           event.preventDefault();
-          save(note.NoteId, st.draft, ifMatchFor(note));
+          save(note.NoteId, st.draft, st.base ?? ifMatchFor(note));
         },
         onkeydown: (event) => {
-          if (event.key === "Escape" && !saving) cancelEdit(note.NoteId);
+          if (event.key === "Escape" && st.busy !== "saving") cancelEdit(note.NoteId);
         },
       },
       h("label", { for: id, text: "Edit note" }),
       textarea,
-      h(
-        "div",
-        { class: "row" },
-        h("button", { type: "submit", class: "primary", text: "Save", dataset: { key: "save" }, disabled: saving }),
-        button("Cancel", "cancel", () => cancelEdit(note.NoteId), { disabled: saving }),
-      ),
+      h("div", { class: "row" }, saveButton, cancelButton),
     );
     submitOnCtrlEnter(form);
+    item.editor = { textarea, saveButton, cancelButton, form };
     return [form];
+  }
+
+  /** Brings an open editor up to date with its busy state and error without rebuilding it: the
+   * person may be typing in it. */
+  function showEditState(item, st) {
+    const { textarea, saveButton, cancelButton, form } = item.editor;
+    const saving = st.busy === "saving";
+    saveButton.disabled = saving;
+    cancelButton.disabled = saving;
+    saveButton.textContent = saving ? "Saving…" : "Save";
+    if (saving) form.setAttribute("aria-busy", "true");
+    else form.removeAttribute("aria-busy");
+    if (st.error) showFieldError(textarea, st.error, { focus: false });
+    else clearFieldError(textarea);
+  }
+
+  function setEditError(id, message) {
+    const st = stateOf(id);
+    st.error = message;
+    const item = items.get(id);
+    if (item && item.editor && st.mode === "edit") showEditState(item, st);
   }
 
   function conflictBody(note, st) {
@@ -162,20 +247,36 @@ export function createNotesView(els, actions) {
           button("Keep mine", "keep-mine", () => save(note.NoteId, st.draft, st.conflict.ifMatch), {
             class: "primary",
             disabled: saving,
+            ...(st.error ? { "aria-describedby": `note-${note.NoteId}-error` } : {}),
           }),
           button("Use saved version", "use-saved", () => {
-            update(note.NoteId, { mode: "view", conflict: null, draft: "" });
+            dropDraft(note.NoteId);
+            update(note.NoteId, { mode: "view", conflict: null, draft: "", base: null, error: null });
             focusNote(note.NoteId, "edit");
           }, { disabled: saving }),
         ),
+        st.error ? h("p", { id: `note-${note.NoteId}-error`, class: "field-error", role: "alert", text: st.error }) : null,
       ),
     ];
   }
 
   function fill(item, note, st) {
+    // An editor rebuilt for a newer version of its note keeps the caret where the person left it.
+    const old = item.editor ? item.editor.textarea : null;
+    const selection = old ? [old.selectionStart, old.selectionEnd] : null;
+    item.editor = null;
     const body =
-      st.mode === "edit" ? editBody(note, st) : st.mode === "conflict" ? conflictBody(note, st) : viewBody(note, st);
-    item.body.replaceChildren(...body);
+      st.mode === "edit"
+        ? editBody(note, st, item)
+        : st.mode === "conflict"
+          ? conflictBody(note, st)
+          : viewBody(note, st);
+    item.body.replaceChildren(...body.filter((part) => part !== null));
+    if (item.editor) {
+      // In the page now: its error (found by id) is this editor's, not the one it replaces.
+      showEditState(item, st);
+      if (selection) item.editor.textarea.setSelectionRange(selection[0], selection[1]);
+    }
     // Audio of an older version of the note reads the old text: drop it.
     if (st.audio && st.audioVersion !== note.Version) {
       st.audio.pause();
@@ -185,13 +286,16 @@ export function createNotesView(els, actions) {
     if (st.audio && st.audio.parentNode !== item.audioSlot) item.audioSlot.replaceChildren(st.audio);
   }
 
+  // An open editor's own busy state and error are shown in place (showEditState): they are not
+  // part of its signature, so typing in it goes on while it saves.
   const signature = (note, st) =>
     JSON.stringify([
       note.Note,
       note.UpdatedAt,
       note.Version,
       st.mode,
-      st.busy,
+      st.mode === "edit" ? null : st.busy,
+      st.mode === "edit" ? null : st.error,
       st.conflict ? [st.conflict.note.Note, st.conflict.note.Version] : null,
       st.audio ? st.audio.src : null,
     ]);
@@ -221,14 +325,17 @@ export function createNotesView(els, actions) {
         const body = h("div", { class: "note-body" });
         const audioSlot = h("div", { class: "audio" });
         const li = h("li", { class: "note", dataset: { id: note.NoteId } }, body, audioSlot);
-        item = { li, body, audioSlot, sig: null };
+        item = { li, body, audioSlot, sig: null, editor: null };
         items.set(note.NoteId, item);
       }
+      if (!ui.has(note.NoteId)) restoreDraft(note);
       const st = stateOf(note.NoteId);
       const sig = signature(note, st);
       if (sig !== item.sig) {
         fill(item, note, st);
         item.sig = sig;
+      } else if (item.editor) {
+        showEditState(item, st);
       }
       const expected = previous ? previous.nextElementSibling : els.list.firstElementChild;
       if (expected !== item.li) els.list.insertBefore(item.li, expected);
@@ -256,37 +363,55 @@ export function createNotesView(els, actions) {
   function startEdit(id) {
     const note = noteOf(id);
     if (!note) return;
-    update(id, { mode: "edit", draft: note.Note, conflict: null });
+    update(id, { mode: "edit", draft: note.Note, base: ifMatchFor(note), conflict: null, error: null });
     const textarea = items.get(id).li.querySelector('[data-key="textarea"]');
     textarea.focus();
     textarea.setSelectionRange(textarea.value.length, textarea.value.length);
   }
 
   function cancelEdit(id) {
-    update(id, { mode: "view", draft: "", conflict: null });
+    dropDraft(id);
+    update(id, { mode: "view", draft: "", base: null, conflict: null, error: null });
     focusNote(id, "edit");
   }
 
   async function save(id, text, ifMatch) {
     const st = stateOf(id);
     if (st.busy) return;
-    update(id, { busy: "saving" });
+    if (text.trim() === "") {
+      setEditError(id, BLANK_EDIT);
+      focusNote(id, "textarea");
+      return;
+    }
+    update(id, { busy: "saving", error: null });
     try {
       const result = await actions.save(id, text, ifMatch);
       if (result.conflict) {
         update(id, { busy: null, mode: "conflict", conflict: result.conflict });
         focusNote(id, "conflict");
+      } else if (st.draft !== text && st.mode === "edit") {
+        // Typed on while it saved: the editor stays open with that, now based on the saved version.
+        st.base = ifMatchFor(result.saved);
+        keepDraft(id, st);
+        update(id, { busy: null });
       } else {
-        update(id, { busy: null, mode: "view", draft: "", conflict: null });
+        dropDraft(id);
+        update(id, { busy: null, mode: "view", draft: "", base: null, conflict: null });
         focusNote(id, "edit");
       }
-    } catch {
-      if (ui.has(id)) {
-        update(id, { busy: null });
-        const key = st.mode === "conflict" ? "keep-mine" : "textarea";
-        focusNote(id, key);
-      } else {
+    } catch (err) {
+      if (!ui.has(id)) {
         els.newNote.focus();
+        return;
+      }
+      const message = messageOf(err);
+      if (st.mode === "conflict") {
+        update(id, { busy: null, error: message });
+        focusNote(id, "keep-mine");
+      } else {
+        st.busy = null;
+        setEditError(id, message);
+        focusNote(id, "textarea");
       }
     }
   }
@@ -299,9 +424,9 @@ export function createNotesView(els, actions) {
     update(id, { busy: "deleting" });
     try {
       await actions.remove(note);
-    } catch {
+    } catch (err) {
       if (ui.has(id)) {
-        update(id, { busy: null, mode: "view" });
+        update(id, { busy: null, mode: "view", error: messageOf(err), errorFor: "delete" });
         focusNote(id, "delete");
         return;
       }
@@ -315,12 +440,15 @@ export function createNotesView(els, actions) {
     const st = stateOf(id);
     if (st.busy) return;
     const version = noteOf(id)?.Version ?? null;
-    update(id, { busy: "listening" });
+    update(id, { busy: "listening", error: null });
     let url;
     try {
       url = await actions.dictate(id);
-    } catch {
-      if (ui.has(id)) update(id, { busy: null });
+    } catch (err) {
+      if (ui.has(id)) {
+        update(id, { busy: null, error: messageOf(err), errorFor: "listen" });
+        focusNote(id, "listen");
+      }
       return;
     }
     if (!ui.has(id)) return;
@@ -331,6 +459,7 @@ export function createNotesView(els, actions) {
     audio.play().catch((err) => {
       if (err && (err.name === "NotAllowedError" || err.name === "AbortError")) return;
       actions.audioFailed(err);
+      if (ui.has(id)) update(id, { error: AUDIO_FAILED, errorFor: "listen" });
     });
   }
 

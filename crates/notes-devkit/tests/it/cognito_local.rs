@@ -408,3 +408,109 @@ fn users_survive_a_restart_when_kept_in_a_file() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The web client's account operations beyond sign-in: "Forgot your password?"
+/// (`ForgotPassword`, `ConfirmForgotPassword`, which the dev kit's moto checks against the
+/// pool's policy as Cognito does), "Change password" (`ChangePassword`) and "Sign out
+/// everywhere" (`GlobalSignOut`), through the wire API as the browser library calls them.
+#[test]
+fn the_account_operations_answer_as_cognito() {
+    let (moto, pool) = start_pool();
+    let client = moto.client();
+    pool.ensure_user("forgetful", "forgetful@example.com", PASSWORD)
+        .unwrap();
+    let error_type = |result: Result<Value, notes_devkit::cognito_local::CognitoLocalError>| {
+        result
+            .err()
+            .and_then(|e| e.service_error_type().map(str::to_owned))
+    };
+    let sign_in = |password: &str| {
+        client.call(
+            "InitiateAuth",
+            &serde_json::json!({
+                "ClientId": pool.client_id(),
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": "forgetful", "PASSWORD": password},
+            }),
+        )
+    };
+
+    let sent = client
+        .call(
+            "ForgotPassword",
+            &serde_json::json!({"ClientId": pool.client_id(), "Username": "forgetful"}),
+        )
+        .unwrap();
+    assert_eq!(sent["CodeDeliveryDetails"]["Destination"], "f***@e***");
+    let confirm = |password: &str| {
+        client.call(
+            "ConfirmForgotPassword",
+            &serde_json::json!({
+                "ClientId": pool.client_id(),
+                "Username": "forgetful",
+                "ConfirmationCode": "123456",
+                "Password": password,
+            }),
+        )
+    };
+    assert_eq!(
+        error_type(confirm("weakpassword")).as_deref(),
+        Some("InvalidPasswordException"),
+        "the new password meets the pool's policy"
+    );
+    sign_in(PASSWORD).expect("a refused reset changes nothing");
+    confirm("Reset-Horse-42!").unwrap();
+    assert_eq!(
+        error_type(sign_in(PASSWORD)).as_deref(),
+        Some("NotAuthorizedException"),
+        "the old password is gone"
+    );
+    let tokens = sign_in("Reset-Horse-42!").unwrap();
+    let access = tokens["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refresh = tokens["AuthenticationResult"]["RefreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let change = |previous: &str, proposed: &str| {
+        client.call(
+            "ChangePassword",
+            &serde_json::json!({"AccessToken": access, "PreviousPassword": previous, "ProposedPassword": proposed}),
+        )
+    };
+    assert_eq!(
+        error_type(change("Wrong-Horse-42!", "Changed-Horse-7!")).as_deref(),
+        Some("NotAuthorizedException")
+    );
+    assert_eq!(
+        error_type(change("Reset-Horse-42!", "weak")).as_deref(),
+        Some("InvalidPasswordException")
+    );
+    change("Reset-Horse-42!", "Changed-Horse-7!").unwrap();
+    sign_in("Changed-Horse-7!").unwrap();
+
+    client
+        .call("GlobalSignOut", &serde_json::json!({"AccessToken": access}))
+        .unwrap();
+    let refreshed = client.call(
+        "InitiateAuth",
+        &serde_json::json!({
+            "ClientId": pool.client_id(),
+            "AuthFlow": "REFRESH_TOKEN_AUTH",
+            "AuthParameters": {"REFRESH_TOKEN": refresh},
+        }),
+    );
+    assert_eq!(
+        error_type(refreshed).as_deref(),
+        Some("NotAuthorizedException"),
+        "signed out everywhere: the refresh token is refused"
+    );
+    assert_eq!(
+        error_type(client.call("GetUser", &serde_json::json!({"AccessToken": access}))).as_deref(),
+        Some("NotAuthorizedException"),
+        "and the access token"
+    );
+}
