@@ -7,7 +7,7 @@ Cognito pool, obtained with the labs' `aws cognito-idp initiate-auth` (`LABS_ID_
 
 import http.server
 import os
-import shutil
+import sys
 import socket
 import threading
 import urllib.parse
@@ -15,20 +15,14 @@ import urllib.parse
 import pytest
 from playwright.sync_api import expect
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import chromium  # noqa: E402  (tests/chromium.py: how every browser test launches Chromium)
+
 # What a page shows after a call through the local gateway (authorizer, then a debug build of a
 # function, each a process) takes milliseconds on an idle machine and seconds on a busy one (CI,
 # or `make test` beside other work): every expectation waits up to this long for it.
 expect.set_options(timeout=int(os.environ.get("BROWSER_EXPECT_TIMEOUT_MS", "30000")))
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _required(name):
@@ -92,9 +86,8 @@ def _serve(origin):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        browser = chromium.launch(playwright)
         try:
             yield browser
         finally:

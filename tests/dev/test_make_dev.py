@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -22,6 +23,9 @@ import uuid
 import boto3
 import pytest
 from conftest import ROOT, MakeDev, answers, free_port
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import chromium  # noqa: E402  (tests/chromium.py: how every browser test launches Chromium)
 from playwright.sync_api import expect
 
 PASSWORD = "Correct-Horse-9!"
@@ -256,18 +260,8 @@ def test_a_page_opened_while_make_dev_starts_says_so_and_loads_by_itself(work_di
 def browser():
     from playwright.sync_api import sync_playwright
 
-    executable = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=args)
+        launched = chromium.launch(playwright)
         try:
             yield launched
         finally:
