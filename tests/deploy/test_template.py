@@ -18,7 +18,13 @@ EXPECTED_ACTIONS = {
     "AuthorizerFunction": {},
     "ListFunction": {"NotesTable": {"dynamodb:Query", "dynamodb:GetItem"}},
     "CreateUpdateFunction": {"NotesTable": {"dynamodb:UpdateItem"}, "IdempotencyTable": IDEMPOTENCY_ACTIONS},
-    "DeleteFunction": {"NotesTable": {"dynamodb:DeleteItem"}},
+    # Deletes the note, then every audio under its prefix (a listing, DeleteObjects): no GetObject
+    # or PutObject, so it can neither read nor write audio.
+    "DeleteFunction": {
+        "NotesTable": {"dynamodb:DeleteItem"},
+        "AudioBucket/*": {"s3:DeleteObject"},
+        "AudioBucket": {"s3:ListBucket"},
+    },
     "PostFunction": {
         "PostsTable": {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"},
         "IdempotencyTable": IDEMPOTENCY_ACTIONS,
@@ -403,7 +409,12 @@ def test_functions_are_built_and_run_as_designed(template):
         assert group["Type"] == "AWS::Logs::LogGroup", name
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
         assert group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{binary}"}, name
-    assert used == set(binaries), "every function binary is deployed, and nothing else"
+    # The function crates are the workspace's default members (what `cargo lambda build` builds);
+    # other binaries (notes-migrate, the dev kit) are tools run from a checkout, never deployed.
+    members = re.search(r"default-members\s*=\s*\[(.*?)\]", (ROOT / "Cargo.toml").read_text(), re.DOTALL)
+    deployed = {(ROOT / path).resolve() for path in re.findall(r'"([^"]+)"', members.group(1))}
+    function_binaries = {binary for binary, crate in binaries.items() if crate.resolve() in deployed}
+    assert used == function_binaries, "every function binary is deployed, and nothing else"
     assert 'cp target/lambda/$(1)/bootstrap "$(ARTIFACTS_DIR)/bootstrap"' in makefile
 
 

@@ -1,12 +1,10 @@
 //! The `dictate` function: `POST /notes/{id}` with `{"VoiceId": "Joanna"}` answers a JSON string,
 //! a presigned GET URL of an mp3 of the caller's note read aloud by Amazon Polly. The audio is
-//! kept in S3 per user, note version, voice and engine, so asking again only presigns (Polly
+//! kept in S3 per user, note, text, voice and engine (notes-s3), so asking again only presigns (Polly
 //! bills per character) and an edited note gets new audio. Its own function so that only it
 //! holds Polly and S3 permissions, and only `dynamodb:GetItem` on the notes.
 
 pub mod polly;
-pub mod s3;
-mod sdk_error;
 
 use std::time::{Duration, SystemTime};
 
@@ -41,23 +39,15 @@ pub const DEFAULT_VOICE: &str = "Joanna";
 /// finish within this, or the caller gets a 503: below the function's 26 s timeout
 /// (template.yaml), so a slow dependency is answered by our code and never by a Lambda timeout.
 pub const DICTATION_DEADLINE: Duration = Duration::from_secs(22);
+/// One attempt of an S3 call (a PUT of a few MB from inside AWS takes well under a second):
+/// five seconds leave room.
+pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// All attempts of one S3 call together, within the dictation deadline.
+pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most audio one note may produce. A 10,000-character note reads for about 12 minutes,
 /// 3-4 MB of Polly's mp3 at 24 kHz; audio is held in memory whole until the one upload that makes
 /// it visible (never a partial object), so this bounds the function's memory (256 MB).
 pub const MAX_AUDIO_BYTES: usize = 32 * 1024 * 1024;
-
-/// The timeouts of a Polly or S3 client: DynamoDB's connect timeout (a TCP connection in AWS
-/// takes milliseconds either way) and the service's own attempt and operation bounds.
-pub(crate) fn timeouts(
-    attempt: Duration,
-    operation: Duration,
-) -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(notes_dynamodb::CONNECT_TIMEOUT)
-        .operation_attempt_timeout(attempt)
-        .operation_timeout(operation)
-        .build()
-}
 
 /// What the function reads from its environment at init.
 #[derive(Debug, Clone)]
@@ -109,16 +99,7 @@ impl Config {
                     reason: "must be a whole number of days from 1 to 3650".into(),
                 })?,
         };
-        let s3_force_path_style = match optional_env("S3_FORCE_PATH_STYLE")?.as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "S3_FORCE_PATH_STYLE",
-                    reason: "must be \"true\" or \"false\"".into(),
-                });
-            }
-        };
+        let s3_force_path_style = notes_http::flag_env("S3_FORCE_PATH_STYLE")?;
         Ok(Self {
             notes_table: required_env("NOTES_TABLE", "the name of the DynamoDB notes table")?,
             audio_bucket: required_env(

@@ -16,7 +16,15 @@ async fn main() -> Result<(), lambda_http::Error> {
     let service = Dictation {
         notes: DynamoNotes::new(dynamodb, config.notes_table),
         speech: dictate::polly::PollySynthesizer::new(&sdk),
-        audio: dictate::s3::S3Audio::new(&sdk, config.audio_bucket, config.s3_force_path_style),
+        audio: notes_s3::S3Audio::new(
+            &sdk,
+            config.audio_bucket,
+            config.s3_force_path_style,
+            notes_dynamodb::timeouts_for(
+                dictate::S3_ATTEMPT_TIMEOUT,
+                dictate::S3_OPERATION_TIMEOUT,
+            ),
+        ),
         url_ttl: config.url_ttl,
         retention: config.retention,
         engine: config.engine,

@@ -106,3 +106,14 @@ pub trait AudioStore: Send + Sync {
         ttl: Duration,
     ) -> impl Future<Output = Result<String, SpeechError>> + Send;
 }
+
+pub trait AudioRemover: Send + Sync {
+    /// Deletes every stored audio of one of the user's notes (all texts, voices and engines:
+    /// everything under [`AudioKey::prefix`]) and returns how many objects were deleted. None is
+    /// not an error.
+    fn remove_note_audio(
+        &self,
+        user: &UserId,
+        note: &NoteId,
+    ) -> impl Future<Output = Result<usize, SpeechError>> + Send;
+}

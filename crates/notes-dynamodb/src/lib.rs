@@ -13,7 +13,7 @@ mod warm_up;
 
 pub use client::{
     CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, client_from_env,
-    sdk_config_from_env,
+    sdk_config_from_env, timeouts_for,
 };
 pub use idempotency::DynamoIdempotency;
 pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes};

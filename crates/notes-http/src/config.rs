@@ -33,3 +33,15 @@ pub fn optional_env(name: &'static str) -> Result<Option<String>, ConfigError> {
         }),
     }
 }
+
+/// A `true`/`false` variable; unset or empty is `false`.
+pub fn flag_env(name: &'static str) -> Result<bool, ConfigError> {
+    match optional_env(name)?.as_deref().map(str::trim) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ConfigError::Invalid {
+            name,
+            reason: "must be \"true\" or \"false\"".into(),
+        }),
+    }
+}

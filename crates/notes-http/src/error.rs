@@ -126,7 +126,7 @@ impl ApiError {
 }
 
 /// `outer: cause: root cause`, for the log.
-fn error_chain(err: &dyn StdError) -> String {
+pub fn error_chain(err: &dyn StdError) -> String {
     let mut chain = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
