@@ -18,16 +18,18 @@ EXPECTED_ACTIONS = {
     "AuthorizerFunction": {},
     "ListFunction": {"NotesTable": {"dynamodb:Query", "dynamodb:GetItem"}},
     "CreateUpdateFunction": {"NotesTable": {"dynamodb:UpdateItem"}, "IdempotencyTable": IDEMPOTENCY_ACTIONS},
-    # Deletes the note, then every audio under its prefix (a listing, DeleteObjects): no GetObject
-    # or PutObject, so it can neither read nor write audio.
+    # Deletes the note and decrements the user's note counter (one transaction), then every
+    # audio under its prefix (a listing, DeleteObjects): no GetObject or PutObject, so it can
+    # neither read nor write audio.
     "DeleteFunction": {
-        "NotesTable": {"dynamodb:DeleteItem"},
+        "NotesTable": {"dynamodb:DeleteItem", "dynamodb:UpdateItem"},
         "AudioBucket/*": {"s3:DeleteObject"},
         "AudioBucket": {"s3:ListBucket"},
     },
     "PostFunction": {
         "PostsTable": {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"},
         "IdempotencyTable": IDEMPOTENCY_ACTIONS,
+        "UsageTable": {"dynamodb:UpdateItem"},
     },
     # Reads the note, reuses (HeadObject, presigned GET) or writes its mp3, synthesizes it.
     # ListBucket only so that HeadObject of a missing key is a 404, not a 403.
@@ -56,6 +58,8 @@ EXPECTED_ROUTES = {
 API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
 # Tables whose loss would lose what users wrote.
 USER_DATA_TABLES = {"NotesTable", "PostsTable"}
+# Per-user counters (posts written): retained like user data, but no backups needed.
+COUNTER_TABLES = {"UsageTable"}
 # Managed policies SAM attaches by itself: logs and X-Ray writes, nothing else.
 ALLOWED_MANAGED = ("AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
 # Variables Lambda provides; the template must not set them.
@@ -293,7 +297,7 @@ def _resource_of(resource):
     if resource == "*":
         return "*"
     arn = _arn_text(resource)
-    for table in ("NotesTable", "PostsTable", "IdempotencyTable"):
+    for table in ("NotesTable", "PostsTable", "IdempotencyTable", "UsageTable"):
         if arn == f"${{{table}.Arn}}" or arn.startswith(f"${{{table}.Arn}}/index/"):
             return table
     if arn in ("${AudioBucket.Arn}", "${AudioBucket.Arn}/*"):
@@ -534,9 +538,9 @@ def test_functions_read_tls_roots_from_one_bundle(template):
 
 def test_tables_keep_user_data(template):
     tables = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
-    assert tables == USER_DATA_TABLES | {"IdempotencyTable"}
+    assert tables == USER_DATA_TABLES | COUNTER_TABLES | {"IdempotencyTable"}
     for name, resource in template["Resources"].items():
-        if name in USER_DATA_TABLES or resource["Type"] == "AWS::Cognito::UserPool":
+        if name in USER_DATA_TABLES | COUNTER_TABLES or resource["Type"] == "AWS::Cognito::UserPool":
             assert resource.get("DeletionPolicy") == "Retain", name
             assert resource.get("UpdateReplacePolicy") == "Retain", name
         if resource["Type"] == "AWS::DynamoDB::Table":

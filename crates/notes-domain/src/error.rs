@@ -40,6 +40,11 @@ pub enum StoreError {
     /// version was expected, or exists when none should). `current` is the stored version, if any.
     #[error("version conflict (stored version: {current:?})")]
     VersionConflict { current: Option<Version> },
+    /// The user already keeps `limit` items of this kind (notes or posts), the most one user may:
+    /// nothing was written.
+    /// `items` names them for the caller ("notes", "posts").
+    #[error("the per-user limit of {limit} {items} is reached")]
+    LimitReached { limit: u32, items: &'static str },
     /// The store is throttling, timing out or unreachable: a retry later may succeed.
     #[error("storage temporarily unavailable")]
     Unavailable(#[source] BoxError),

@@ -16,7 +16,7 @@ pub use client::{
     sdk_config_from_env, timeouts_for,
 };
 pub use idempotency::DynamoIdempotency;
-pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes};
+pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes, SEARCH_MAX_QUERIES};
 pub use posts::DynamoPosts;
 pub use warm_up::{
     CONNECT_AT_INIT_DEFAULT, CONNECT_AT_INIT_VARIABLE, InvalidConnectAtInit, WarmUpCall,

@@ -45,3 +45,24 @@ pub fn flag_env(name: &'static str) -> Result<bool, ConfigError> {
         }),
     }
 }
+
+/// A whole number from `min` to `max`; unset or empty is `default`.
+pub fn number_env(
+    name: &'static str,
+    default: u32,
+    min: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
+    match optional_env(name)? {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|number| (min..=max).contains(number))
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!("must be a whole number from {min} to {max}"),
+            }),
+    }
+}

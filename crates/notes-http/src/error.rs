@@ -64,6 +64,9 @@ impl From<StoreError> for ApiError {
                 Some(version) => format!("version conflict: the stored version is {version}"),
                 None => "version conflict: there is no stored version".into(),
             }),
+            StoreError::LimitReached { limit, items } => Self::Conflict(format!(
+                "you already have {limit} {items}, the most one account may keep: nothing was saved"
+            )),
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(err)),
             StoreError::Internal(_) => Self::Internal(Box::new(err)),
         }

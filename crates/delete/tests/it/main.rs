@@ -271,3 +271,42 @@ async fn an_audio_failure_after_the_delete_still_answers_204_and_logs_it() {
         again.body
     );
 }
+
+/// Issue 22, finding 6: the binary's delete frees room under the per-user note cap at once (the
+/// note and the counter change in one transaction); a 404 delete frees nothing.
+#[tokio::test]
+async fn a_delete_frees_room_under_the_note_cap() {
+    let stack = stack().await;
+    let sandbox = sandbox(&stack, &stack.bucket).await;
+    let store = DynamoNotes::new(
+        stack.tables.client.clone(),
+        stack.tables.notes_table.clone(),
+    )
+    .with_max_notes(1);
+    let alice = user("alice");
+    let note = |id: &str| NoteWrite {
+        user_id: alice.clone(),
+        note_id: NoteId::parse(id).unwrap(),
+        text: NoteText::parse("Water the ficus.".into()).unwrap(),
+        expectation: Expectation::Absent,
+        now: Timestamp::now(),
+    };
+    store.put_note(note("1")).await.unwrap();
+    assert!(matches!(
+        store.put_note(note("2")).await,
+        Err(StoreError::LimitReached { limit: 1, .. })
+    ));
+    let mut other_id = fixture_json("delete-note.json").unwrap();
+    other_id["pathParameters"]["id"] = "2".into();
+    other_id["path"] = "/notes/2".into();
+    let elsewhere = call(&sandbox, &other_id).await;
+    assert_eq!(elsewhere.status, 404);
+    assert!(matches!(
+        store.put_note(note("2")).await,
+        Err(StoreError::LimitReached { .. })
+    ));
+
+    let deleted = call(&sandbox, &fixture_json("delete-note.json").unwrap()).await;
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    store.put_note(note("2")).await.unwrap();
+}
