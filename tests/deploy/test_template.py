@@ -31,10 +31,12 @@ EXPECTED_ACTIONS = {
         "IdempotencyTable": IDEMPOTENCY_ACTIONS,
         "UsageTable": {"dynamodb:UpdateItem"},
     },
-    # Reads the note, reuses (HeadObject, presigned GET) or writes its mp3, synthesizes it.
+    # Reads the note, reuses (HeadObject, presigned GET) or writes its mp3, synthesizes it after
+    # taking the characters from the caller's daily budget (UsageTable).
     # ListBucket only so that HeadObject of a missing key is a 404, not a 403.
     "DictateFunction": {
         "NotesTable": {"dynamodb:GetItem"},
+        "UsageTable": {"dynamodb:UpdateItem"},
         "AudioBucket/*": {"s3:GetObject", "s3:PutObject"},
         "AudioBucket": {"s3:ListBucket"},
         "*": {"polly:SynthesizeSpeech"},
@@ -468,6 +470,8 @@ def test_dictate_environment_names_its_table_bucket_and_voice_settings(template)
     variables = template["Resources"]["DictateFunction"]["Properties"]["Environment"]["Variables"]
     assert variables == {
         "NOTES_TABLE": {"Ref": "NotesTable"},
+        "USAGE_TABLE": {"Ref": "UsageTable"},
+        "DAILY_SPEECH_CHARACTERS_PER_USER": {"Ref": "DailySpeechCharactersPerUser"},
         "AUDIO_BUCKET": {"Ref": "AudioBucket"},
         "DICTATE_URL_TTL_SECONDS": {"Ref": "DictateUrlTtlSeconds"},
         "POLLY_ENGINE": {"Ref": "PollyEngine"},
@@ -774,3 +778,21 @@ def test_limits_agree_with_the_code(template):
     assert models["NoteInput"]["properties"]["Note"]["maxLength"] == limit(note, "NoteText")
     assert models["PostInput"]["properties"]["title"]["maxLength"] == limit(post, "PostTitle")
     assert models["PostInput"]["properties"]["contents"]["maxLength"] == limit(post, "PostContents")
+
+
+def test_dictation_has_a_daily_budget_and_reserved_concurrency(template, transformed):
+    params = template["Parameters"]
+    assert params["DailySpeechCharactersPerUser"]["Default"] == 100000
+    assert params["DictateReservedConcurrency"]["Default"] == 10
+    props = template["Resources"]["DictateFunction"]["Properties"]
+    variables = props["Environment"]["Variables"]
+    assert variables["DAILY_SPEECH_CHARACTERS_PER_USER"] == {"Ref": "DailySpeechCharactersPerUser"}
+    assert variables["USAGE_TABLE"] == {"Ref": "UsageTable"}
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["DictateConcurrencyReserved", {"Ref": "DictateReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    usage = template["Resources"]["UsageTable"]["Properties"]
+    # The day's counters expire by TTL (crates/notes-dynamodb/src/usage.rs writes it).
+    assert usage["TimeToLiveSpecification"] == {"AttributeName": "ExpiresAt", "Enabled": True}
+    source = (ROOT / "crates/notes-dynamodb/src/usage.rs").read_text()
+    assert 'const EXPIRES_AT: &str = "ExpiresAt";' in source

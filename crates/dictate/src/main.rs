@@ -2,7 +2,7 @@
 //! configuration, one HTTP client) are built once, at init.
 
 use dictate::{DICTATION_DEADLINE, Dictation};
-use notes_dynamodb::{DynamoNotes, WarmUpCall};
+use notes_dynamodb::{DynamoNotes, DynamoSpeechBudget, WarmUpCall};
 
 // One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
 #[tokio::main(flavor = "current_thread")]
@@ -14,6 +14,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     notes_dynamodb::open_connection_at_init(&dynamodb, &config.notes_table, WarmUpCall::GetItem)
         .await?;
     let service = Dictation {
+        budget: DynamoSpeechBudget::new(
+            dynamodb.clone(),
+            config.usage_table,
+            config.daily_speech_characters,
+        ),
         notes: DynamoNotes::new(dynamodb, config.notes_table),
         speech: dictate::polly::PollySynthesizer::new(&sdk),
         audio: notes_s3::S3Audio::new(

@@ -24,7 +24,7 @@ pub use note::{Expectation, NewNote, Note, NoteId, NoteText, NoteWrite, SearchTe
 pub use page::{NotePageKey, Page, PageSize, PostPageKey};
 pub use ports::{
     AudioRemover, AudioStore, NoteDeleter, NoteReader, NoteWriter, PostReader, PostWriter,
-    SpeechSynthesizer,
+    SpeechBudget, SpeechSynthesizer,
 };
 pub use post::{NewPost, Post, PostContents, PostId, PostTitle};
 pub use speech::{

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::{
     AudioKey, Engine, NewNote, NewPost, Note, NoteId, NotePageKey, NoteWrite, Page, PageSize, Post,
-    PostPageKey, SearchText, SpeechError, StoreError, UserId, Version, Voice,
+    PostPageKey, SearchText, SpeechError, StoreError, Timestamp, UserId, Version, Voice,
 };
 
 pub trait NoteReader: Send + Sync {
@@ -116,4 +116,24 @@ pub trait AudioRemover: Send + Sync {
         user: &UserId,
         note: &NoteId,
     ) -> impl Future<Output = Result<usize, SpeechError>> + Send;
+}
+
+pub trait SpeechBudget: Send + Sync {
+    /// Takes `characters` from the user's budget for the UTC day of `now`, in one atomic step:
+    /// `SpeechError::BudgetExhausted` (and nothing taken) when they do not fit.
+    fn spend(
+        &self,
+        user: &UserId,
+        characters: u32,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), SpeechError>> + Send;
+
+    /// Gives back characters taken for a synthesis that then failed. Best effort: a failure is
+    /// logged by the adapter, and costs the user those characters for the day.
+    fn refund(
+        &self,
+        user: &UserId,
+        characters: u32,
+        now: Timestamp,
+    ) -> impl Future<Output = ()> + Send;
 }

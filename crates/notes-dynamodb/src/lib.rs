@@ -9,6 +9,7 @@ mod error;
 mod idempotency;
 mod notes;
 mod posts;
+mod usage;
 mod warm_up;
 
 pub use client::{
@@ -18,6 +19,7 @@ pub use client::{
 pub use idempotency::DynamoIdempotency;
 pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes, SEARCH_MAX_QUERIES};
 pub use posts::DynamoPosts;
+pub use usage::DynamoSpeechBudget;
 pub use warm_up::{
     CONNECT_AT_INIT_DEFAULT, CONNECT_AT_INIT_VARIABLE, InvalidConnectAtInit, WarmUpCall,
     connect_at_init_from_env, open_connection_at_init,

@@ -36,6 +36,12 @@ pub enum ApiError {
     /// The same key was used for a different request (Idempotency-Key).
     #[error("{0}")]
     Unprocessable(String),
+    /// A per-user budget is spent: retry after `retry_after_seconds` (the `Retry-After` header).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_seconds: u64,
+    },
     /// A request with the same Idempotency-Key is still being processed: retry shortly.
     #[error("a request with this Idempotency-Key is still being processed: retry shortly")]
     InProgress,
@@ -77,6 +83,13 @@ impl From<SpeechError> for ApiError {
     fn from(err: SpeechError) -> Self {
         match err {
             SpeechError::Rejected(reason) => Self::BadRequest(reason),
+            SpeechError::BudgetExhausted {
+                retry_after_seconds,
+                ..
+            } => Self::TooManyRequests {
+                message: err.to_string(),
+                retry_after_seconds,
+            },
             SpeechError::Unavailable(_) => Self::Unavailable(Box::new(err)),
             SpeechError::Internal(_) => Self::Internal(Box::new(err)),
         }
@@ -95,6 +108,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::InProgress => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -121,6 +135,14 @@ impl ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
             _ => {}
         }
