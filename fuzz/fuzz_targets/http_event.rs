@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         let responses = [
             list::handle(&store, rebuild()).await,
             create_update::handle(&store, &idempotency, rebuild()).await,
-            delete::handle(&store, rebuild()).await,
+            delete::handle(&store, &store, rebuild()).await,
             post::handle(&store, &idempotency, rebuild()).await,
         ];
         for response in responses {

@@ -166,7 +166,7 @@ def env_vars_read(crate_dir):
     for source in sources:
         text = source.read_text()
         required |= set(re.findall(r'required_env\(\s*"([A-Z0-9_]+)"', text))
-        optional |= set(re.findall(r'optional_env\(\s*"([A-Z0-9_]+)"', text))
+        optional |= set(re.findall(r'(?:optional|flag|number)_env\(\s*"([A-Z0-9_]+)"', text))
         # The authorizer's config reads through a lookup closure: get("NAME").
         for name in re.findall(r'\bget\(\s*"([A-Z0-9_]+)"\s*\)', text):
             optional.add(name)

@@ -20,15 +20,25 @@ EXPECTED_ACTIONS = {
     "AuthorizerFunction": {},
     "ListFunction": {"NotesTable": {"dynamodb:Query", "dynamodb:GetItem"}},
     "CreateUpdateFunction": {"NotesTable": {"dynamodb:UpdateItem"}, "IdempotencyTable": IDEMPOTENCY_ACTIONS},
-    "DeleteFunction": {"NotesTable": {"dynamodb:DeleteItem"}},
+    # Deletes the note and decrements the user's note counter (one transaction), then every
+    # audio under its prefix (a listing, DeleteObjects): no GetObject or PutObject, so it can
+    # neither read nor write audio.
+    "DeleteFunction": {
+        "NotesTable": {"dynamodb:DeleteItem", "dynamodb:UpdateItem"},
+        "AudioBucket/*": {"s3:DeleteObject"},
+        "AudioBucket": {"s3:ListBucket"},
+    },
     "PostFunction": {
         "PostsTable": {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"},
         "IdempotencyTable": IDEMPOTENCY_ACTIONS,
+        "UsageTable": {"dynamodb:UpdateItem"},
     },
-    # Reads the note, reuses (HeadObject, presigned GET) or writes its mp3, synthesizes it.
+    # Reads the note, reuses (HeadObject, presigned GET) or writes its mp3, synthesizes it after
+    # taking the characters from the caller's daily budget (UsageTable).
     # ListBucket only so that HeadObject of a missing key is a 404, not a 403.
     "DictateFunction": {
         "NotesTable": {"dynamodb:GetItem"},
+        "UsageTable": {"dynamodb:UpdateItem"},
         "AudioBucket/*": {"s3:GetObject", "s3:PutObject"},
         "AudioBucket": {"s3:ListBucket"},
         "*": {"polly:SynthesizeSpeech"},
@@ -52,6 +62,8 @@ EXPECTED_ROUTES = {
 API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
 # Tables whose loss would lose what users wrote.
 USER_DATA_TABLES = {"NotesTable", "PostsTable"}
+# Per-user counters (posts written): retained like user data, but no backups needed.
+COUNTER_TABLES = {"UsageTable"}
 # Managed policies SAM attaches by itself: logs and X-Ray writes, nothing else.
 ALLOWED_MANAGED = ("AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
 # Variables Lambda provides; the template must not set them.
@@ -289,7 +301,7 @@ def _resource_of(resource):
     if resource == "*":
         return "*"
     arn = _arn_text(resource)
-    for table in ("NotesTable", "PostsTable", "IdempotencyTable"):
+    for table in ("NotesTable", "PostsTable", "IdempotencyTable", "UsageTable"):
         if arn == f"${{{table}.Arn}}" or arn.startswith(f"${{{table}.Arn}}/index/"):
             return table
     if arn in ("${AudioBucket.Arn}", "${AudioBucket.Arn}/*"):
@@ -405,7 +417,12 @@ def test_functions_are_built_and_run_as_designed(template):
         assert group["Type"] == "AWS::Logs::LogGroup", name
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
         assert group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{binary}"}, name
-    assert used == set(binaries), "every function binary is deployed, and nothing else"
+    # The function crates are the workspace's default members (what `cargo lambda build` builds);
+    # other binaries (notes-migrate, the dev kit) are tools run from a checkout, never deployed.
+    members = re.search(r"default-members\s*=\s*\[(.*?)\]", (ROOT / "Cargo.toml").read_text(), re.DOTALL)
+    deployed = {(ROOT / path).resolve() for path in re.findall(r'"([^"]+)"', members.group(1))}
+    function_binaries = {binary for binary, crate in binaries.items() if crate.resolve() in deployed}
+    assert used == function_binaries, "every function binary is deployed, and nothing else"
     assert 'cp target/lambda/$(1)/bootstrap "$(ARTIFACTS_DIR)/bootstrap"' in makefile
 
 
@@ -455,6 +472,8 @@ def test_dictate_environment_names_its_table_bucket_and_voice_settings(template)
     variables = template["Resources"]["DictateFunction"]["Properties"]["Environment"]["Variables"]
     assert variables == {
         "NOTES_TABLE": {"Ref": "NotesTable"},
+        "USAGE_TABLE": {"Ref": "UsageTable"},
+        "DAILY_SPEECH_CHARACTERS_PER_USER": {"Ref": "DailySpeechCharactersPerUser"},
         "AUDIO_BUCKET": {"Ref": "AudioBucket"},
         "DICTATE_URL_TTL_SECONDS": {"Ref": "DictateUrlTtlSeconds"},
         "POLLY_ENGINE": {"Ref": "PollyEngine"},
@@ -525,9 +544,9 @@ def test_functions_read_tls_roots_from_one_bundle(template):
 
 def test_tables_keep_user_data(template):
     tables = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
-    assert tables == USER_DATA_TABLES | {"IdempotencyTable"}
+    assert tables == USER_DATA_TABLES | COUNTER_TABLES | {"IdempotencyTable"}
     for name, resource in template["Resources"].items():
-        if name in USER_DATA_TABLES or resource["Type"] == "AWS::Cognito::UserPool":
+        if name in USER_DATA_TABLES | COUNTER_TABLES or resource["Type"] == "AWS::Cognito::UserPool":
             # Kept when a deployed stack is deleted or the resource replaced; deleted only when
             # the stack's own first create fails, so a failed first deploy leaves no orphans.
             assert resource.get("DeletionPolicy") == "RetainExceptOnCreate", name
@@ -791,3 +810,21 @@ def test_the_account_template_sets_the_role_once_and_keeps_it():
     assert [p["Fn::Sub"] for p in role["ManagedPolicyArns"]] == ["arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]
     lint = subprocess.run(["cfn-lint", str(ROOT / "account.yaml")], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_dictation_has_a_daily_budget_and_reserved_concurrency(template, transformed):
+    params = template["Parameters"]
+    assert params["DailySpeechCharactersPerUser"]["Default"] == 100000
+    assert params["DictateReservedConcurrency"]["Default"] == 10
+    props = template["Resources"]["DictateFunction"]["Properties"]
+    variables = props["Environment"]["Variables"]
+    assert variables["DAILY_SPEECH_CHARACTERS_PER_USER"] == {"Ref": "DailySpeechCharactersPerUser"}
+    assert variables["USAGE_TABLE"] == {"Ref": "UsageTable"}
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["DictateConcurrencyReserved", {"Ref": "DictateReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    usage = template["Resources"]["UsageTable"]["Properties"]
+    # The day's counters expire by TTL (crates/notes-dynamodb/src/usage.rs writes it).
+    assert usage["TimeToLiveSpecification"] == {"AttributeName": "ExpiresAt", "Enabled": True}
+    source = (ROOT / "crates/notes-dynamodb/src/usage.rs").read_text()
+    assert 'const EXPIRES_AT: &str = "ExpiresAt";' in source

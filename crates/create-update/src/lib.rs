@@ -28,7 +28,14 @@ pub struct Config {
     pub notes_table: String,
     pub idempotency_table: String,
     pub idempotency_window: Duration,
+    /// The most notes one user may keep (`MAX_NOTES_PER_USER`, template parameter
+    /// `MaxNotesPerUser`): a create beyond it is a 409.
+    pub max_notes_per_user: u32,
 }
+
+/// `MAX_NOTES_PER_USER` when unset: far more than a person writes, few enough that one account
+/// cannot fill the table (10,000 notes of at most 10,000 characters: at most about 400 MB).
+pub const DEFAULT_MAX_NOTES_PER_USER: u32 = 10_000;
 
 impl Config {
     pub fn from_env() -> Result<Self, notes_http::ConfigError> {
@@ -39,6 +46,12 @@ impl Config {
                 "the name of the DynamoDB table of Idempotency-Key records",
             )?,
             idempotency_window: idempotency_window_from_env()?,
+            max_notes_per_user: notes_http::number_env(
+                "MAX_NOTES_PER_USER",
+                DEFAULT_MAX_NOTES_PER_USER,
+                1,
+                1_000_000,
+            )?,
         })
     }
 }

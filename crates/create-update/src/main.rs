@@ -20,6 +20,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         DynamoIdempotency::new(client.clone(), config.idempotency_table),
         config.idempotency_window,
     );
-    let store = DynamoNotes::new(client, config.notes_table);
+    let store =
+        DynamoNotes::new(client, config.notes_table).with_max_notes(config.max_notes_per_user);
     notes_http::run(|request| create_update::handle(&store, &idempotency, request)).await
 }

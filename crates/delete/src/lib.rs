@@ -1,31 +1,59 @@
 //! The `delete` function: `DELETE /notes/{id}`. 204 when the caller's note was deleted, 404 when
 //! the caller has no such note (never a silent success), 409 when `If-Match` names another
-//! version. Its own function so that only it holds `dynamodb:DeleteItem`.
+//! version. A deleted note's dictated audio is deleted with it. Its own function so that only it
+//! holds `dynamodb:DeleteItem` and `s3:DeleteObject`.
+//!
+//! The note goes first, its audio after: the note is what the caller asked about, and its
+//! deletion is the one conditional, authoritative step (404 and 409 leave the audio alone). If
+//! the audio cannot be deleted afterwards, the answer is still 204 (the note is gone, and
+//! retrying the request would only get a 404), the failure is logged as an error, and the
+//! orphaned audio, unreachable through the API (dictation needs the note and its exact text),
+//! expires by the bucket's lifecycle rule (`AudioRetentionDays`).
 
-use notes_domain::{NoteDeleter, NoteId, StoreError};
+use std::time::Duration;
+
+use notes_domain::{AudioRemover, NoteDeleter, NoteId, StoreError, UserId};
 use notes_http::http::{Method, StatusCode};
 use notes_http::{
-    ApiError, Body, Request, Response, caller, empty_response, if_match_version, path_parameter,
-    required_env,
+    ApiError, Body, Request, Response, caller, empty_response, error_chain, flag_env,
+    if_match_version, path_parameter, required_env,
 };
+
+/// How long the audio deletion may take after the note is deleted: the SDK's own DynamoDB bound
+/// (6 s, notes-dynamodb) plus this stays under the function's 10 s timeout, so the caller always
+/// gets the 204 from our code.
+pub const AUDIO_REMOVAL_DEADLINE: Duration = Duration::from_secs(3);
+/// One attempt of a listing or a `DeleteObjects` of at most 1,000 keys.
+pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// All attempts of one S3 call.
+pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the function reads from its environment at init.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub notes_table: String,
+    pub audio_bucket: String,
+    /// Path-style S3 URLs, which a loopback endpoint such as moto needs (as in dictate).
+    pub s3_force_path_style: bool,
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, notes_http::ConfigError> {
         Ok(Self {
             notes_table: required_env("NOTES_TABLE", "the name of the DynamoDB notes table")?,
+            audio_bucket: required_env(
+                "AUDIO_BUCKET",
+                "the name of the S3 bucket that keeps dictated audio",
+            )?,
+            s3_force_path_style: flag_env("S3_FORCE_PATH_STYLE")?,
         })
     }
 }
 
 #[tracing::instrument(name = "delete", skip_all)]
-pub async fn handle<S: NoteDeleter>(
+pub async fn handle<S: NoteDeleter, A: AudioRemover>(
     store: &S,
+    audio: &A,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
     let user = caller(&request)?.id;
@@ -37,7 +65,10 @@ pub async fn handle<S: NoteDeleter>(
     let id = NoteId::parse(id)?;
     let expected = if_match_version(&request)?;
     match store.delete_note(&user, &id, expected).await {
-        Ok(()) => Ok(empty_response(StatusCode::NO_CONTENT)),
+        Ok(()) => {
+            remove_audio(audio, &user, &id).await;
+            Ok(empty_response(StatusCode::NO_CONTENT))
+        }
         Err(StoreError::NotFound) => Err(ApiError::NotFound(format!(
             "you have no note with NoteId {id}"
         ))),
@@ -46,6 +77,24 @@ pub async fn handle<S: NoteDeleter>(
             current.map_or_else(|| "unknown".to_owned(), |v| v.to_string())
         ))),
         Err(err) => Err(err.into()),
+    }
+}
+
+/// Deletes the deleted note's audio within [`AUDIO_REMOVAL_DEADLINE`]; a failure is logged (it
+/// leaves objects to the lifecycle rule), never turned into an error for a caller whose note is
+/// already gone.
+async fn remove_audio<A: AudioRemover>(audio: &A, user: &UserId, id: &NoteId) {
+    match tokio::time::timeout(AUDIO_REMOVAL_DEADLINE, audio.remove_note_audio(user, id)).await {
+        Ok(Ok(removed)) => tracing::info!(removed, "deleted the note's audio"),
+        Ok(Err(err)) => tracing::error!(
+            error = %error_chain(&err),
+            "the note is deleted but its audio is not: it expires by the bucket's lifecycle rule"
+        ),
+        Err(_) => tracing::error!(
+            deadline_ms = AUDIO_REMOVAL_DEADLINE.as_millis(),
+            "the note is deleted but its audio deletion timed out: what is left expires by the \
+             bucket's lifecycle rule"
+        ),
     }
 }
 
@@ -64,7 +113,7 @@ mod tests {
         ];
         for (fixture, expected) in cases {
             let store = UntouchableStore::default();
-            let response = handle(&store, fixture_request(fixture).unwrap())
+            let response = handle(&store, &store, fixture_request(fixture).unwrap())
                 .await
                 .unwrap_or_else(ApiError::into_response);
             let (status, body) = status_and_json(&response);

@@ -1,18 +1,16 @@
 //! The `dictate` function: `POST /notes/{id}` with `{"VoiceId": "Joanna"}` answers a JSON string,
 //! a presigned GET URL of an mp3 of the caller's note read aloud by Amazon Polly. The audio is
-//! kept in S3 per user, note version, voice and engine, so asking again only presigns (Polly
+//! kept in S3 per user, note, text, voice and engine (notes-s3), so asking again only presigns (Polly
 //! bills per character) and an edited note gets new audio. Its own function so that only it
 //! holds Polly and S3 permissions, and only `dynamodb:GetItem` on the notes.
 
 pub mod polly;
-pub mod s3;
-mod sdk_error;
 
 use std::time::{Duration, SystemTime};
 
 use notes_domain::{
-    AudioKey, AudioStore, Engine, MAX_CHARS_PER_SYNTHESIS, NoteId, NoteReader, SpeechError,
-    SpeechSynthesizer, StoreError, Voice, split_for_synthesis,
+    AudioKey, AudioStore, Engine, MAX_CHARS_PER_SYNTHESIS, NoteId, NoteReader, SpeechBudget,
+    SpeechError, SpeechSynthesizer, StoreError, Timestamp, Voice, split_for_synthesis,
 };
 use notes_http::http::{Method, StatusCode};
 use notes_http::{
@@ -41,28 +39,29 @@ pub const DEFAULT_VOICE: &str = "Joanna";
 /// finish within this, or the caller gets a 503: below the function's 26 s timeout
 /// (template.yaml), so a slow dependency is answered by our code and never by a Lambda timeout.
 pub const DICTATION_DEADLINE: Duration = Duration::from_secs(22);
+/// One attempt of an S3 call (a PUT of a few MB from inside AWS takes well under a second):
+/// five seconds leave room.
+pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// All attempts of one S3 call together, within the dictation deadline.
+pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most audio one note may produce. A 10,000-character note reads for about 12 minutes,
 /// 3-4 MB of Polly's mp3 at 24 kHz; audio is held in memory whole until the one upload that makes
 /// it visible (never a partial object), so this bounds the function's memory (256 MB).
 pub const MAX_AUDIO_BYTES: usize = 32 * 1024 * 1024;
 
-/// The timeouts of a Polly or S3 client: DynamoDB's connect timeout (a TCP connection in AWS
-/// takes milliseconds either way) and the service's own attempt and operation bounds.
-pub(crate) fn timeouts(
-    attempt: Duration,
-    operation: Duration,
-) -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(notes_dynamodb::CONNECT_TIMEOUT)
-        .operation_attempt_timeout(attempt)
-        .operation_timeout(operation)
-        .build()
-}
+/// `DAILY_SPEECH_CHARACTERS_PER_USER` when unset: about two hours of speech, ten notes of the
+/// longest kind, $1.60 a day at Polly's neural list price.
+pub const DEFAULT_DAILY_SPEECH_CHARACTERS: u32 = 100_000;
 
 /// What the function reads from its environment at init.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub notes_table: String,
+    /// Where each user's characters of speech per day are counted (`USAGE_TABLE`).
+    pub usage_table: String,
+    /// Characters of new speech one user may have synthesized per UTC day
+    /// (`DAILY_SPEECH_CHARACTERS_PER_USER`, template parameter `DailySpeechCharactersPerUser`).
+    pub daily_speech_characters: u32,
     pub audio_bucket: String,
     pub url_ttl: Duration,
     /// How long the bucket keeps audio (its lifecycle rule).
@@ -109,18 +108,19 @@ impl Config {
                     reason: "must be a whole number of days from 1 to 3650".into(),
                 })?,
         };
-        let s3_force_path_style = match optional_env("S3_FORCE_PATH_STYLE")?.as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "S3_FORCE_PATH_STYLE",
-                    reason: "must be \"true\" or \"false\"".into(),
-                });
-            }
-        };
+        let s3_force_path_style = notes_http::flag_env("S3_FORCE_PATH_STYLE")?;
         Ok(Self {
             notes_table: required_env("NOTES_TABLE", "the name of the DynamoDB notes table")?,
+            usage_table: required_env(
+                "USAGE_TABLE",
+                "the name of the DynamoDB table of per-user counters",
+            )?,
+            daily_speech_characters: notes_http::number_env(
+                "DAILY_SPEECH_CHARACTERS_PER_USER",
+                DEFAULT_DAILY_SPEECH_CHARACTERS,
+                1,
+                100_000_000,
+            )?,
             audio_bucket: required_env(
                 "AUDIO_BUCKET",
                 "the name of the S3 bucket that keeps dictated audio",
@@ -164,10 +164,12 @@ fn some_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>,
 
 /// The function's dependencies and settings, built once at init.
 #[derive(Debug)]
-pub struct Dictation<N, S, A> {
+pub struct Dictation<N, S, A, B> {
     pub notes: N,
     pub speech: S,
     pub audio: A,
+    /// Each user's characters of speech per UTC day, taken before Polly is called.
+    pub budget: B,
     pub url_ttl: Duration,
     pub retention: Duration,
     pub engine: Engine,
@@ -177,10 +179,10 @@ pub struct Dictation<N, S, A> {
 
 /// Whether audio stored at `stored` is still there when a URL presigned `now` expires, with
 /// [`EXPIRY_MARGIN`] to spare. Older audio is synthesized again (and so stored anew).
-fn outlives_the_url<N, S, A>(
+fn outlives_the_url<N, S, A, B>(
     stored: SystemTime,
     now: SystemTime,
-    service: &Dictation<N, S, A>,
+    service: &Dictation<N, S, A, B>,
 ) -> bool {
     let age = now.duration_since(stored).unwrap_or_default();
     age + service.url_ttl + EXPIRY_MARGIN < service.retention
@@ -199,8 +201,8 @@ struct Outcome {
 }
 
 #[tracing::instrument(name = "dictate", skip_all)]
-pub async fn handle<N: NoteReader, S: SpeechSynthesizer, A: AudioStore>(
-    service: &Dictation<N, S, A>,
+pub async fn handle<N: NoteReader, S: SpeechSynthesizer, A: AudioStore, B: SpeechBudget>(
+    service: &Dictation<N, S, A, B>,
     request: Request,
 ) -> Result<Response<Body>, ApiError> {
     let user = caller(&request)?.id;
@@ -233,8 +235,8 @@ pub async fn handle<N: NoteReader, S: SpeechSynthesizer, A: AudioStore>(
     Ok(json_response(StatusCode::OK, &outcome.url))
 }
 
-async fn dictate<N: NoteReader, S: SpeechSynthesizer, A: AudioStore>(
-    service: &Dictation<N, S, A>,
+async fn dictate<N: NoteReader, S: SpeechSynthesizer, A: AudioStore, B: SpeechBudget>(
+    service: &Dictation<N, S, A, B>,
     user: &notes_domain::UserId,
     id: &NoteId,
     voice: Voice,
@@ -259,26 +261,20 @@ async fn dictate<N: NoteReader, S: SpeechSynthesizer, A: AudioStore>(
     };
     let (mut pieces, mut audio_bytes) = (0, 0);
     if !reused {
-        // Pieces are read in order and their MPEG frames appended: concatenated mp3 streams
-        // play as one. Nothing is stored until all of it is there, so no request can ever
-        // find and reuse partial audio.
-        let mut audio = Vec::new();
-        for piece in split_for_synthesis(text, MAX_CHARS_PER_SYNTHESIS) {
-            let bytes = service.speech.synthesize(piece, voice, engine).await?;
-            if audio.len() + bytes.len() > MAX_AUDIO_BYTES {
-                return Err(SpeechError::internal(format!(
-                    "audio of note {id} is over the {MAX_AUDIO_BYTES} byte cap"
-                ))
-                .into());
+        // Reused audio costs nothing; new audio is paid for from the day's budget before Polly
+        // is called, and given back if it is not stored in the end.
+        let now = Timestamp::now();
+        let billed = u32::try_from(characters).unwrap_or(u32::MAX);
+        service.budget.spend(user, billed, now).await?;
+        match synthesize_and_store(service, &key, text, voice, engine).await {
+            Ok((stored_pieces, stored_bytes)) => {
+                (pieces, audio_bytes) = (stored_pieces, stored_bytes)
             }
-            audio.extend_from_slice(&bytes);
-            pieces += 1;
+            Err(err) => {
+                service.budget.refund(user, billed, now).await;
+                return Err(err);
+            }
         }
-        if audio.is_empty() {
-            return Err(SpeechError::internal("the speech service returned no audio").into());
-        }
-        audio_bytes = audio.len();
-        service.audio.put(&key, audio).await?;
     }
     let url = service.audio.presigned_get(&key, service.url_ttl).await?;
     Ok(Outcome {
@@ -290,6 +286,39 @@ async fn dictate<N: NoteReader, S: SpeechSynthesizer, A: AudioStore>(
         audio_bytes,
         reused,
     })
+}
+
+/// Every piece of `text` read by Polly in order, the MPEG frames appended, and the whole stored
+/// under `key` in one write. Returns the number of pieces and bytes.
+async fn synthesize_and_store<N, S: SpeechSynthesizer, A: AudioStore, B>(
+    service: &Dictation<N, S, A, B>,
+    key: &AudioKey,
+    text: &str,
+    voice: Voice,
+    engine: Engine,
+) -> Result<(usize, usize), ApiError> {
+    // Pieces are read in order and their MPEG frames appended: concatenated mp3 streams play
+    // as one. Nothing is stored until all of it is there, so no request can ever find and reuse
+    // partial audio.
+    let mut audio = Vec::new();
+    let mut pieces = 0;
+    for piece in split_for_synthesis(text, MAX_CHARS_PER_SYNTHESIS) {
+        let bytes = service.speech.synthesize(piece, voice, engine).await?;
+        if audio.len() + bytes.len() > MAX_AUDIO_BYTES {
+            return Err(SpeechError::internal(format!(
+                "audio of one note is over the {MAX_AUDIO_BYTES} byte cap"
+            ))
+            .into());
+        }
+        audio.extend_from_slice(&bytes);
+        pieces += 1;
+    }
+    if audio.is_empty() {
+        return Err(SpeechError::internal("the speech service returned no audio").into());
+    }
+    let bytes = audio.len();
+    service.audio.put(key, audio).await?;
+    Ok((pieces, bytes))
 }
 
 #[cfg(test)]
@@ -306,6 +335,18 @@ mod tests {
         async fn synthesize(&self, _: &str, _: Voice, _: Engine) -> Result<Vec<u8>, SpeechError> {
             Err(SpeechError::internal("speech reached"))
         }
+    }
+
+    impl SpeechBudget for Untouchable {
+        async fn spend(
+            &self,
+            _: &notes_domain::UserId,
+            _: u32,
+            _: Timestamp,
+        ) -> Result<(), SpeechError> {
+            Err(SpeechError::internal("budget reached"))
+        }
+        async fn refund(&self, _: &notes_domain::UserId, _: u32, _: Timestamp) {}
     }
 
     impl AudioStore for Untouchable {
@@ -337,6 +378,7 @@ mod tests {
                 notes: UntouchableStore::default(),
                 speech: Untouchable,
                 audio: Untouchable,
+                budget: Untouchable,
                 url_ttl: DEFAULT_URL_TTL,
                 retention: Duration::from_secs(7 * 86_400),
                 engine: Engine::Neural,
@@ -362,6 +404,7 @@ mod tests {
             notes: UntouchableStore::default(),
             speech: Untouchable,
             audio: Untouchable,
+            budget: Untouchable,
             url_ttl: Duration::from_secs(900),
             retention: Duration::from_secs(86_400),
             engine: Engine::Neural,

@@ -2,7 +2,7 @@
 //! configuration, one HTTP client) are built once, at init.
 
 use dictate::{DICTATION_DEADLINE, Dictation};
-use notes_dynamodb::{DynamoNotes, WarmUpCall};
+use notes_dynamodb::{DynamoNotes, DynamoSpeechBudget, WarmUpCall};
 
 // One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
 #[tokio::main(flavor = "current_thread")]
@@ -14,9 +14,22 @@ async fn main() -> Result<(), lambda_http::Error> {
     notes_dynamodb::open_connection_at_init(&dynamodb, &config.notes_table, WarmUpCall::GetItem)
         .await?;
     let service = Dictation {
+        budget: DynamoSpeechBudget::new(
+            dynamodb.clone(),
+            config.usage_table,
+            config.daily_speech_characters,
+        ),
         notes: DynamoNotes::new(dynamodb, config.notes_table),
         speech: dictate::polly::PollySynthesizer::new(&sdk),
-        audio: dictate::s3::S3Audio::new(&sdk, config.audio_bucket, config.s3_force_path_style),
+        audio: notes_s3::S3Audio::new(
+            &sdk,
+            config.audio_bucket,
+            config.s3_force_path_style,
+            notes_dynamodb::timeouts_for(
+                dictate::S3_ATTEMPT_TIMEOUT,
+                dictate::S3_OPERATION_TIMEOUT,
+            ),
+        ),
         url_ttl: config.url_ttl,
         retention: config.retention,
         engine: config.engine,

@@ -8,7 +8,7 @@ use aws_sdk_polly::operation::synthesize_speech::SynthesizeSpeechError;
 use aws_sdk_polly::types::{OutputFormat, TextType, VoiceId};
 use notes_domain::{Engine, SpeechError, SpeechSynthesizer, Voice};
 
-use crate::sdk_error::speech_error;
+use notes_s3::speech_error;
 
 /// Polly takes seconds for a piece of 3,000 characters (more with the neural engine); an attempt
 /// that has not answered in 10 s is stuck.
@@ -25,7 +25,10 @@ pub struct PollySynthesizer {
 impl PollySynthesizer {
     pub fn new(sdk: &SdkConfig) -> Self {
         let config = aws_sdk_polly::config::Builder::from(sdk)
-            .timeout_config(crate::timeouts(ATTEMPT_TIMEOUT, OPERATION_TIMEOUT))
+            .timeout_config(notes_dynamodb::timeouts_for(
+                ATTEMPT_TIMEOUT,
+                OPERATION_TIMEOUT,
+            ))
             .build();
         Self {
             client: aws_sdk_polly::Client::from_conf(config),

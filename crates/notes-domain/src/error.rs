@@ -40,6 +40,11 @@ pub enum StoreError {
     /// version was expected, or exists when none should). `current` is the stored version, if any.
     #[error("version conflict (stored version: {current:?})")]
     VersionConflict { current: Option<Version> },
+    /// The user already keeps `limit` items of this kind (notes or posts), the most one user may:
+    /// nothing was written.
+    /// `items` names them for the caller ("notes", "posts").
+    #[error("the per-user limit of {limit} {items} is reached")]
+    LimitReached { limit: u32, items: &'static str },
     /// The store is throttling, timing out or unreachable: a retry later may succeed.
     #[error("storage temporarily unavailable")]
     Unavailable(#[source] BoxError),
@@ -65,6 +70,16 @@ pub enum SpeechError {
     /// longer has). The reason is written for the caller and never quotes the text.
     #[error("{0}")]
     Rejected(String),
+    /// The user's characters of speech for the day are spent: `limit` a UTC day, the next day
+    /// begins in `retry_after_seconds`. Nothing was synthesized.
+    #[error(
+        "you have used your {limit} characters of dictation for today (UTC); \
+         more are available when the next UTC day begins"
+    )]
+    BudgetExhausted {
+        limit: u32,
+        retry_after_seconds: u64,
+    },
     /// Throttled, timing out or unreachable: a retry later may succeed.
     #[error("speech or audio storage temporarily unavailable")]
     Unavailable(#[source] BoxError),

@@ -23,7 +23,8 @@ pub use idempotency::{
 pub use note::{Expectation, NewNote, Note, NoteId, NoteText, NoteWrite, SearchText, Version};
 pub use page::{NotePageKey, Page, PageSize, PostPageKey};
 pub use ports::{
-    AudioStore, NoteDeleter, NoteReader, NoteWriter, PostReader, PostWriter, SpeechSynthesizer,
+    AudioRemover, AudioStore, NoteDeleter, NoteReader, NoteWriter, PostReader, PostWriter,
+    SpeechBudget, SpeechSynthesizer,
 };
 pub use post::{NewPost, Post, PostContents, PostId, PostTitle};
 pub use speech::{

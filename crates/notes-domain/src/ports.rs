@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::{
     AudioKey, Engine, NewNote, NewPost, Note, NoteId, NotePageKey, NoteWrite, Page, PageSize, Post,
-    PostPageKey, SearchText, SpeechError, StoreError, UserId, Version, Voice,
+    PostPageKey, SearchText, SpeechError, StoreError, Timestamp, UserId, Version, Voice,
 };
 
 pub trait NoteReader: Send + Sync {
@@ -105,4 +105,35 @@ pub trait AudioStore: Send + Sync {
         key: &AudioKey,
         ttl: Duration,
     ) -> impl Future<Output = Result<String, SpeechError>> + Send;
+}
+
+pub trait AudioRemover: Send + Sync {
+    /// Deletes every stored audio of one of the user's notes (all texts, voices and engines:
+    /// everything under [`AudioKey::prefix`]) and returns how many objects were deleted. None is
+    /// not an error.
+    fn remove_note_audio(
+        &self,
+        user: &UserId,
+        note: &NoteId,
+    ) -> impl Future<Output = Result<usize, SpeechError>> + Send;
+}
+
+pub trait SpeechBudget: Send + Sync {
+    /// Takes `characters` from the user's budget for the UTC day of `now`, in one atomic step:
+    /// `SpeechError::BudgetExhausted` (and nothing taken) when they do not fit.
+    fn spend(
+        &self,
+        user: &UserId,
+        characters: u32,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), SpeechError>> + Send;
+
+    /// Gives back characters taken for a synthesis that then failed. Best effort: a failure is
+    /// logged by the adapter, and costs the user those characters for the day.
+    fn refund(
+        &self,
+        user: &UserId,
+        characters: u32,
+        now: Timestamp,
+    ) -> impl Future<Output = ()> + Send;
 }

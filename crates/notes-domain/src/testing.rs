@@ -7,12 +7,12 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::{AudioRemover, NoteIdSource, SpeechError, TimeAndRandomIds, Timestamp};
 use crate::{
     ClaimOutcome, IdempotencyClaim, IdempotencyStore, NewNote, NewPost, Note, NoteDeleter, NoteId,
     NotePageKey, NoteReader, NoteWrite, NoteWriter, Page, PageSize, Post, PostPageKey, PostReader,
     PostWriter, RecordedResponse, SearchText, StoreError, UserId, Version,
 };
-use crate::{NoteIdSource, TimeAndRandomIds, Timestamp};
 
 /// Proposes the given ids in order, then whatever `TimeAndRandomIds` draws; counts proposals.
 #[derive(Debug, Default)]
@@ -135,5 +135,14 @@ impl IdempotencyStore for UntouchableStore {
     }
     async fn release(&self, _: &IdempotencyClaim) -> Result<(), StoreError> {
         self.refuse()
+    }
+}
+
+impl AudioRemover for UntouchableStore {
+    async fn remove_note_audio(&self, _: &UserId, _: &NoteId) -> Result<usize, SpeechError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Err(SpeechError::internal(std::io::Error::other(
+            "this request should never have reached the audio bucket",
+        )))
     }
 }

@@ -52,6 +52,25 @@ impl Timestamp {
         )
     }
 
+    /// The UTC day this falls on, e.g. `2026-12-07`: what a daily budget is counted by.
+    pub fn utc_day(&self) -> String {
+        let date = self.0.date();
+        format!(
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    }
+
+    /// Whole seconds from this moment until the next UTC day begins, at least 1.
+    pub fn seconds_until_next_utc_day(&self) -> u64 {
+        let since_midnight = u64::from(self.0.hour()) * 3600
+            + u64::from(self.0.minute()) * 60
+            + u64::from(self.0.second());
+        (86_400 - since_midnight.min(86_399)).max(1)
+    }
+
     pub fn to_rfc3339_millis(&self) -> String {
         // Formatting a valid UTC date with this static description cannot fail for years 0..=9999;
         // fall back to the well-known format rather than panic for anything else.
@@ -108,6 +127,20 @@ mod tests {
             "x",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_utc_day_and_the_seconds_left_in_it() {
+        let cases = [
+            ("2026-12-07T00:00:00.000Z", "2026-12-07", 86_400),
+            ("2026-12-07T23:59:59.999Z", "2026-12-07", 1),
+            ("2026-01-31T12:00:00.000Z", "2026-01-31", 43_200),
+        ];
+        for (at, day, left) in cases {
+            let at = Timestamp::parse(at).unwrap();
+            assert_eq!(at.utc_day(), day, "{at:?}");
+            assert_eq!(at.seconds_until_next_utc_day(), left, "{at:?}");
         }
     }
 }

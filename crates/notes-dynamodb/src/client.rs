@@ -74,6 +74,17 @@ pub async fn sdk_config_from_env(services: &[&str]) -> aws_config::SdkConfig {
         .await
 }
 
+/// The timeouts of a client of another service (Polly, S3) built from that configuration: the
+/// same connect timeout (a TCP connection in AWS takes milliseconds either way) and the service's
+/// own attempt and operation bounds.
+pub fn timeouts_for(attempt: Duration, operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build()
+}
+
 /// The DynamoDB client of a function that talks to nothing else, built at init.
 pub async fn client_from_env() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&sdk_config_from_env(&["DYNAMODB"]).await)

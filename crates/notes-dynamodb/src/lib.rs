@@ -9,15 +9,17 @@ mod error;
 mod idempotency;
 mod notes;
 mod posts;
+mod usage;
 mod warm_up;
 
 pub use client::{
     CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, client_from_env,
-    sdk_config_from_env,
+    sdk_config_from_env, timeouts_for,
 };
 pub use idempotency::DynamoIdempotency;
-pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes};
+pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes, SEARCH_MAX_QUERIES};
 pub use posts::DynamoPosts;
+pub use usage::DynamoSpeechBudget;
 pub use warm_up::{
     CONNECT_AT_INIT_DEFAULT, CONNECT_AT_INIT_VARIABLE, InvalidConnectAtInit, WarmUpCall,
     connect_at_init_from_env, open_connection_at_init,

@@ -1,6 +1,10 @@
 //! The posts table: sequential ids from an atomic counter item, posts spread over partitions of
 //! 1,000 (`shard = id / 1000`, sort key `id`), newest first by a descending Query.
 //!
+//! Each author may write at most a set number of posts: a counter per author in the usage table,
+//! incremented with a condition on the cap before the post gets an id (so a refused post uses
+//! no id), and decremented again if the post's write fails.
+//!
 //! The tutorial this replaces numbered posts `Scan(COUNT) + 1`: a full table read per write, and
 //! two concurrent writers get the same number and one post silently replaces the other. Here the
 //! counter increment is atomic (one UpdateItem `ADD`), so no two posts ever get the same id, and
@@ -10,10 +14,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use notes_domain::{
     NewPost, Page, PageSize, Post, PostContents, PostId, PostPageKey, PostReader, PostTitle,
-    PostWriter, StoreError, Timestamp, Username,
+    PostWriter, StoreError, Timestamp, UserId, Username,
 };
 use serde::Deserialize;
 
@@ -33,7 +38,20 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoPosts {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Where each author's post count is kept, and the most posts one author may write.
+    authors: Option<AuthorCap>,
 }
+
+/// The per-author post cap and the table of its counters.
+#[derive(Debug, Clone)]
+struct AuthorCap {
+    usage_table: String,
+    max_posts: u32,
+}
+
+/// The counter item's sort key in the usage table (`UserId` is the author's sub) and attribute.
+const POSTS_COUNTER: &str = "posts";
+const POSTS_COUNT: &str = "Count";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,6 +97,67 @@ impl DynamoPosts {
         Self {
             client,
             table: table.into(),
+            authors: None,
+        }
+    }
+
+    /// The same table, refusing a post beyond `max_posts` per author with
+    /// `StoreError::LimitReached`; the counts are kept in `usage_table`.
+    pub fn with_max_posts(self, usage_table: impl Into<String>, max_posts: u32) -> Self {
+        Self {
+            authors: Some(AuthorCap {
+                usage_table: usage_table.into(),
+                max_posts,
+            }),
+            ..self
+        }
+    }
+
+    /// Counts one more post of `author`, unless that would exceed the cap.
+    async fn count_post(&self, cap: &AuthorCap, author: &UserId) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&cap.usage_table)
+            .key("UserId", s(author.as_str()))
+            .key("Counter", s(POSTS_COUNTER))
+            .update_expression("ADD #count :one")
+            .condition_expression("attribute_not_exists(#count) OR #count < :max")
+            .expression_attribute_names("#count", POSTS_COUNT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(u64::from(cap.max_posts)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    Err(StoreError::LimitReached {
+                        limit: cap.max_posts,
+                        items: "posts",
+                    })
+                }
+                _ => Err(store_error(err)),
+            },
+        }
+    }
+
+    /// Gives back the count of a post that was not written. Best effort: should this fail too,
+    /// the author can write one post fewer, which is logged.
+    async fn uncount_post(&self, cap: &AuthorCap, author: &UserId) {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&cap.usage_table)
+            .key("UserId", s(author.as_str()))
+            .key("Counter", s(POSTS_COUNTER))
+            .update_expression("ADD #count :minus_one")
+            .expression_attribute_names("#count", POSTS_COUNT)
+            .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+            .send()
+            .await;
+        if result.is_err() {
+            tracing::warn!("a failed post stays counted against its author's cap");
         }
     }
 
@@ -132,6 +211,22 @@ fn read_counter(item: Option<&Item>) -> Option<u64> {
 
 impl PostWriter for DynamoPosts {
     async fn create_post(&self, post: NewPost) -> Result<Post, StoreError> {
+        let Some(cap) = &self.authors else {
+            return self.write_post(post).await;
+        };
+        self.count_post(cap, &post.author_id).await?;
+        let author = post.author_id.clone();
+        let result = self.write_post(post).await;
+        if result.is_err() {
+            self.uncount_post(cap, &author).await;
+        }
+        result
+    }
+}
+
+impl DynamoPosts {
+    /// A new id from the counter, then the post under it.
+    async fn write_post(&self, post: NewPost) -> Result<Post, StoreError> {
         let id = self.allocate_id().await?;
         let post_id = PostId::new(id).map_err(|_| corrupt("post counter returned 0"))?;
         let result = self

@@ -33,3 +33,36 @@ pub fn optional_env(name: &'static str) -> Result<Option<String>, ConfigError> {
         }),
     }
 }
+
+/// A `true`/`false` variable; unset or empty is `false`.
+pub fn flag_env(name: &'static str) -> Result<bool, ConfigError> {
+    match optional_env(name)?.as_deref().map(str::trim) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ConfigError::Invalid {
+            name,
+            reason: "must be \"true\" or \"false\"".into(),
+        }),
+    }
+}
+
+/// A whole number from `min` to `max`; unset or empty is `default`.
+pub fn number_env(
+    name: &'static str,
+    default: u32,
+    min: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
+    match optional_env(name)? {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|number| (min..=max).contains(number))
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!("must be a whole number from {min} to {max}"),
+            }),
+    }
+}

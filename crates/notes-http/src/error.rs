@@ -36,6 +36,12 @@ pub enum ApiError {
     /// The same key was used for a different request (Idempotency-Key).
     #[error("{0}")]
     Unprocessable(String),
+    /// A per-user budget is spent: retry after `retry_after_seconds` (the `Retry-After` header).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_seconds: u64,
+    },
     /// A request with the same Idempotency-Key is still being processed: retry shortly.
     #[error("a request with this Idempotency-Key is still being processed: retry shortly")]
     InProgress,
@@ -64,6 +70,9 @@ impl From<StoreError> for ApiError {
                 Some(version) => format!("version conflict: the stored version is {version}"),
                 None => "version conflict: there is no stored version".into(),
             }),
+            StoreError::LimitReached { limit, items } => Self::Conflict(format!(
+                "you already have {limit} {items}, the most one account may keep: nothing was saved"
+            )),
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(err)),
             StoreError::Internal(_) => Self::Internal(Box::new(err)),
         }
@@ -74,6 +83,13 @@ impl From<SpeechError> for ApiError {
     fn from(err: SpeechError) -> Self {
         match err {
             SpeechError::Rejected(reason) => Self::BadRequest(reason),
+            SpeechError::BudgetExhausted {
+                retry_after_seconds,
+                ..
+            } => Self::TooManyRequests {
+                message: err.to_string(),
+                retry_after_seconds,
+            },
             SpeechError::Unavailable(_) => Self::Unavailable(Box::new(err)),
             SpeechError::Internal(_) => Self::Internal(Box::new(err)),
         }
@@ -92,6 +108,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::InProgress => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -119,6 +136,14 @@ impl ApiError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
+            Self::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
             _ => {}
         }
         response
@@ -126,7 +151,7 @@ impl ApiError {
 }
 
 /// `outer: cause: root cause`, for the log.
-fn error_chain(err: &dyn StdError) -> String {
+pub fn error_chain(err: &dyn StdError) -> String {
     let mut chain = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

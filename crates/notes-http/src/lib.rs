@@ -19,10 +19,10 @@ mod views;
 pub mod fixtures;
 
 pub use body::{MAX_BODY_BYTES, json_body, present};
-pub use config::{ConfigError, optional_env, required_env};
+pub use config::{ConfigError, flag_env, number_env, optional_env, required_env};
 pub use cors::{AllowedOrigins, EXPOSED_HEADERS};
 pub use cursor::{decode_note_cursor, decode_post_cursor, encode_note_cursor, encode_post_cursor};
-pub use error::ApiError;
+pub use error::{ApiError, error_chain};
 pub use idempotency::{
     DEFAULT_WINDOW, IDEMPOTENCY_KEY_HEADER, Idempotency, REPLAYED_HEADER, idempotency_key,
     idempotency_window_from_env,

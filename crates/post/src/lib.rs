@@ -26,11 +26,29 @@ pub struct Config {
     pub posts_table: String,
     pub idempotency_table: String,
     pub idempotency_window: Duration,
+    /// Where each author's post count is kept (`USAGE_TABLE`).
+    pub usage_table: String,
+    /// The most posts one user may write (`MAX_POSTS_PER_USER`, template parameter
+    /// `MaxPostsPerUser`): a post beyond it is a 409.
+    pub max_posts_per_user: u32,
 }
+
+/// `MAX_POSTS_PER_USER` when unset.
+pub const DEFAULT_MAX_POSTS_PER_USER: u32 = 10_000;
 
 impl Config {
     pub fn from_env() -> Result<Self, notes_http::ConfigError> {
         Ok(Self {
+            usage_table: required_env(
+                "USAGE_TABLE",
+                "the name of the DynamoDB table of per-user counters",
+            )?,
+            max_posts_per_user: notes_http::number_env(
+                "MAX_POSTS_PER_USER",
+                DEFAULT_MAX_POSTS_PER_USER,
+                1,
+                1_000_000,
+            )?,
             posts_table: required_env("POSTS_TABLE", "the name of the DynamoDB posts table")?,
             idempotency_table: required_env(
                 "IDEMPOTENCY_TABLE",

@@ -15,6 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         DynamoIdempotency::new(client.clone(), config.idempotency_table),
         config.idempotency_window,
     );
-    let store = DynamoPosts::new(client, config.posts_table);
+    let store = DynamoPosts::new(client, config.posts_table)
+        .with_max_posts(config.usage_table, config.max_posts_per_user);
     notes_http::run(|request| post::handle(&store, &idempotency, request)).await
 }

@@ -344,3 +344,73 @@ async fn bad_idempotency_keys_are_refused_before_anything_is_written() {
     assert!(notes_of(&store, "alice").await.is_empty());
     assert!(idempotency_records(&tables).await.is_empty());
 }
+
+/// Issue 22, finding 6: the binary keeps at most `MAX_NOTES_PER_USER` notes per user: a create
+/// beyond it is a 409 with a message that says so, a replacement of an existing note still
+/// works, and a deleted note frees room.
+#[tokio::test]
+async fn a_create_beyond_the_per_user_cap_is_a_409_and_a_delete_frees_room() {
+    use notes_domain::NoteDeleter;
+    let tables = fresh_tables().await.unwrap();
+    let mut env = tables.function_env();
+    env.push(("MAX_NOTES_PER_USER".into(), "3".into()));
+    let sandbox = LambdaSandbox::start(Path::new(env!("CARGO_BIN_EXE_createUpdate")), &env)
+        .await
+        .unwrap();
+    let store = DynamoNotes::new(tables.client.clone(), tables.notes_table.clone());
+    let create = fixture_json("create-note.json").unwrap();
+    for _ in 0..3 {
+        let created = call(&sandbox, &create).await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+    }
+    let refused = call(&sandbox, &create).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert_eq!(
+        refused.body["message"],
+        "you already have 3 notes, the most one account may keep: nothing was saved"
+    );
+    let by_id = call(
+        &sandbox,
+        &with_body(
+            create.clone(),
+            r#"{"NoteId": "by-id", "Note": "a fourth, by id"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(by_id.status, 409, "{:?}", by_id.body);
+    let notes = notes_of(&store, "alice").await;
+    assert_eq!(notes.len(), 3, "nothing was saved: {notes:?}");
+    assert!(
+        call(&sandbox, &fixture_json("create-note.json").unwrap())
+            .await
+            .status
+            == 409
+    );
+    assert_eq!(
+        call(&sandbox, &as_user(create.clone(), "bob")).await.status,
+        201,
+        "bob has a cap of his own"
+    );
+
+    let (first, _, _) = &notes[0];
+    let replace = with_body(
+        create.clone(),
+        &format!(r#"{{"NoteId": "{first}", "Note": "replaced at the cap"}}"#),
+    );
+    assert_eq!(
+        call(&sandbox, &replace).await.status,
+        200,
+        "a replacement is no create"
+    );
+
+    store
+        .delete_note(
+            &UserId::parse(&notes_http::fixtures::sub_of("alice")).unwrap(),
+            &NoteId::parse(first).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let again = call(&sandbox, &create).await;
+    assert_eq!(again.status, 201, "the delete freed room: {:?}", again.body);
+}

@@ -282,3 +282,46 @@ async fn a_re_created_note_never_plays_the_old_audio_and_the_same_text_reuses_it
         "the same text as a new version reuses its audio"
     );
 }
+
+/// Issue 22, finding 3: each user has a daily budget of synthesized characters, taken before
+/// Polly is called; over it, a 429 with `Retry-After` (seconds until the UTC day ends) and a
+/// message a person understands, and Polly is not called. Reused audio costs nothing; another
+/// user has a budget of their own.
+#[tokio::test]
+async fn over_the_daily_character_budget_is_a_429_until_the_utc_day_ends() {
+    let stack = stack().await;
+    let polly = PollyLocal::start(None).await.unwrap();
+    let mut env = stack.tables.function_env();
+    env.extend(s3_local::audio_env(&stack.s3_endpoint, &stack.bucket));
+    env.push(("AWS_ENDPOINT_URL_POLLY".into(), polly.endpoint()));
+    env.push(("DAILY_SPEECH_CHARACTERS_PER_USER".into(), "50".into()));
+    let sandbox = LambdaSandbox::start(Path::new(env!("CARGO_BIN_EXE_dictate")), &env)
+        .await
+        .unwrap();
+    let dictate = fixture_json("dictate-note.json").unwrap();
+
+    write_note(&stack, "alice", "1", "Thirty characters, more or so.").await;
+    fetch_audio(&call(&sandbox, &dictate).await).await;
+    assert_eq!(polly.synthesis_count(), 1);
+    for _ in 0..3 {
+        fetch_audio(&call(&sandbox, &dictate).await).await;
+    }
+    assert_eq!(polly.synthesis_count(), 1, "reused audio is free");
+
+    write_note(&stack, "alice", "1", "Another thirty characters, too.").await;
+    let refused = call(&sandbox, &dictate).await;
+    assert_eq!(refused.status, 429, "{:?}", refused.body);
+    assert_eq!(polly.synthesis_count(), 1, "Polly was not called");
+    let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=86_400).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        refused.body["message"],
+        "you have used your 50 characters of dictation for today (UTC); more are available when \
+         the next UTC day begins"
+    );
+
+    write_note(&stack, "bob", "1", "Bob's own budget.").await;
+    let bobs = notes_http::fixtures::as_user(dictate.clone(), "bob");
+    fetch_audio(&call(&sandbox, &bobs).await).await;
+    assert_eq!(polly.synthesis_count(), 2, "bob has a budget of his own");
+}

@@ -27,6 +27,7 @@ struct Api {
     api: LocalApi,
     key: SigningKey,
     _jwks: JwksServer,
+    _s3: notes_devkit::CognitoLocal,
 }
 
 struct Options {
@@ -66,13 +67,14 @@ async fn start(options: Options) -> Api {
         .parent()
         .unwrap()
         .to_owned();
+    let (s3, function_env) = crate::with_audio_bucket(tables.function_env()).await;
     let mut authorizer = authorizer_env(&jwks_server.url());
     authorizer.extend(options.authorizer_extra);
     let api = LocalApi::start(LocalApiConfig {
         port: options.port,
         spec: ApiSpec::from_template(&template_path()).unwrap(),
         binaries_dir,
-        function_env: tables.function_env(),
+        function_env,
         authorizer_env: authorizer,
         api_key: options.api_key.map(str::to_owned),
         authorizer_cache_ttl: options.cache_ttl,
@@ -93,6 +95,7 @@ async fn start(options: Options) -> Api {
         api,
         key,
         _jwks: jwks_server,
+        _s3: s3,
     }
 }
 

@@ -21,6 +21,7 @@ use notes_devkit::gateway::{AuthorizerDecision, decide, with_authorizer_context}
 use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
 use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
 use notes_devkit::testing::fresh_tables;
+use notes_devkit::{CognitoLocal, s3_local};
 use notes_http::fixtures::{ProxyResponse, fixture_json};
 use serde_json::{Value, json};
 
@@ -31,6 +32,30 @@ struct Stack {
     delete: LambdaSandbox,
     key: SigningKey,
     _jwks: JwksServer,
+    _s3: CognitoLocal,
+}
+
+/// moto's S3 with an audio bucket, and the functions' environment `env` extended to use it: the
+/// delete function deletes a deleted note's audio, so it needs a bucket even where nothing is
+/// dictated. Keep the returned server alive as long as the functions.
+async fn with_audio_bucket(
+    mut env: Vec<(String, String)>,
+) -> (CognitoLocal, Vec<(String, String)>) {
+    let moto = tokio::task::spawn_blocking(|| CognitoLocal::start(None))
+        .await
+        .unwrap()
+        .unwrap();
+    let endpoint = moto.endpoint().to_owned();
+    let bucket = s3_local::LOCAL_AUDIO_BUCKET;
+    {
+        let endpoint = endpoint.clone();
+        tokio::task::spawn_blocking(move || s3_local::ensure_bucket(&endpoint, bucket))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    env.extend(s3_local::audio_env(&endpoint, bucket));
+    (moto, env)
 }
 
 impl Stack {
@@ -38,6 +63,7 @@ impl Stack {
         let key = SigningKey::generate().unwrap();
         let jwks_server = JwksServer::start(jwks(&[&key])).await.unwrap();
         let tables = fresh_tables().await.unwrap();
+        let (s3, delete_env) = with_audio_bucket(tables.function_env()).await;
         let sandbox = |name: &'static str, env: Vec<(String, String)>| async move {
             LambdaSandbox::start(&function_binary(name).unwrap(), &env)
                 .await
@@ -47,9 +73,10 @@ impl Stack {
             authorizer: sandbox("authorizer", authorizer_env(&jwks_server.url())).await,
             create_update: sandbox("createUpdate", tables.function_env()).await,
             list: sandbox("list", tables.function_env()).await,
-            delete: sandbox("delete", tables.function_env()).await,
+            delete: sandbox("delete", delete_env).await,
             key,
             _jwks: jwks_server,
+            _s3: s3,
         }
     }
 

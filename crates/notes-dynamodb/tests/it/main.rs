@@ -13,6 +13,7 @@
 mod idempotency;
 mod notes;
 mod posts;
+mod usage;
 
 use notes_devkit::testing::{TestTables, fresh_tables};
 use notes_domain::UserId;

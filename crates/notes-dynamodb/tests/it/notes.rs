@@ -432,3 +432,197 @@ async fn an_unreachable_table_is_unavailable_not_internal() {
         "{result:?}"
     );
 }
+
+/// Records the `ConsistentRead` of every `Query` a client sends.
+#[derive(Debug, Default, Clone)]
+struct QueryRecorder(Arc<std::sync::Mutex<Vec<Option<bool>>>>);
+
+impl QueryRecorder {
+    fn take(&self) -> Vec<Option<bool>> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for QueryRecorder {
+    fn name(&self) -> &'static str {
+        "QueryRecorder"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<
+            '_,
+        >,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if let Some(query) = context
+            .input()
+            .downcast_ref::<aws_sdk_dynamodb::operation::query::QueryInput>()
+        {
+            self.0.lock().unwrap().push(query.consistent_read());
+        }
+        Ok(())
+    }
+}
+
+/// Issue 22, finding 6: a search reads eventually consistent and at most `SEARCH_MAX_QUERIES`
+/// (5) queries per request, each at most 1 MB: at most 640 read units. Listing stays strongly
+/// consistent, since the labs' client reloads the list right after each write.
+#[tokio::test]
+async fn search_reads_eventually_consistent_and_bounded_while_listing_stays_strong() {
+    let tables = tables().await;
+    let recorder = QueryRecorder::default();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        tables
+            .client
+            .config()
+            .to_builder()
+            .interceptor(recorder.clone())
+            .build(),
+    );
+    let store = DynamoNotes::new(client, tables.notes_table.clone());
+    let alice = user("alice");
+    // More notes than five queries of 100 read, none of them matching.
+    for i in 0..520 {
+        store
+            .put_note(write(
+                &alice,
+                &format!("n{i}"),
+                "nothing to find",
+                Expectation::Anything,
+            ))
+            .await
+            .unwrap();
+    }
+
+    let page = store
+        .search_notes(
+            &alice,
+            &SearchText::parse("cheese").unwrap(),
+            PageSize::DEFAULT,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    assert!(
+        page.next.is_some(),
+        "the bound was reached: go on from here"
+    );
+    assert_eq!(
+        recorder.take(),
+        vec![Some(false); notes_dynamodb::SEARCH_MAX_QUERIES],
+        "five eventually consistent queries, no more"
+    );
+    assert_eq!(
+        notes_dynamodb::SEARCH_MAX_QUERIES,
+        5,
+        "the documented bound"
+    );
+
+    store
+        .list_notes(&alice, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        recorder.take(),
+        vec![Some(true)],
+        "one strongly consistent query"
+    );
+}
+
+/// Issue 22, finding 6: at most `max` notes per user, even when creates race; replacing a note
+/// is not a create; a delete frees room at once; other users are not affected.
+#[tokio::test]
+async fn the_per_user_cap_holds_under_concurrent_creates_and_deletes_free_room() {
+    let store = store().await.with_max_notes(5);
+    let (alice, bob) = (user("alice"), user("bob"));
+    let creates = (0..12).map(|i| {
+        let store = store.clone();
+        let alice = alice.clone();
+        tokio::spawn(async move {
+            store
+                .create_note(NewNote {
+                    user_id: alice,
+                    text: NoteText::parse(format!("racing note {i}")).unwrap(),
+                    now: Timestamp::now(),
+                })
+                .await
+        })
+    });
+    let mut created = 0;
+    let mut refused = 0;
+    for create in creates.collect::<Vec<_>>() {
+        match create.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(StoreError::LimitReached { limit: 5, items }) => {
+                assert_eq!(items, "notes");
+                refused += 1;
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        (created, refused),
+        (5, 7),
+        "exactly the cap, whatever the race"
+    );
+    let page = store
+        .list_notes(&alice, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 5, "the counter item is not listed");
+
+    // At the cap: a new id by PUT is refused, a replacement of an existing note is not.
+    let full = store
+        .put_note(write(
+            &alice,
+            "extra",
+            "one too many",
+            Expectation::Anything,
+        ))
+        .await;
+    assert!(
+        matches!(full, Err(StoreError::LimitReached { .. })),
+        "{full:?}"
+    );
+    let existing = page.items[0].note_id.as_str().to_owned();
+    let replaced = store
+        .put_note(write(&alice, &existing, "replaced", Expectation::Anything))
+        .await
+        .unwrap();
+    assert_eq!(replaced.version.get(), 2);
+    store
+        .put_note(write(&bob, "1", "bob has room", Expectation::Anything))
+        .await
+        .unwrap();
+
+    store
+        .delete_note(&alice, &NoteId::parse(&existing).unwrap(), None)
+        .await
+        .unwrap();
+    store
+        .put_note(write(&alice, "extra", "room again", Expectation::Anything))
+        .await
+        .unwrap();
+    let again = store
+        .put_note(write(&alice, "extra2", "full again", Expectation::Absent))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::LimitReached { .. })),
+        "{again:?}"
+    );
+    let missing = store
+        .delete_note(&alice, &NoteId::parse("never-was").unwrap(), None)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+    store
+        .put_note(write(
+            &alice,
+            "extra2",
+            "a failed delete freed nothing",
+            Expectation::Absent,
+        ))
+        .await
+        .expect_err("a 404 delete must not free room");
+}

@@ -101,3 +101,41 @@ async fn an_empty_board_has_no_posts_and_no_next() {
     assert!(page.items.is_empty());
     assert!(page.next.is_none());
 }
+
+/// Issue 22, finding 6: at most `max` posts per author, even when posts race; a refused post
+/// uses no id; other authors are not affected.
+#[tokio::test]
+async fn the_per_author_post_cap_holds_under_concurrent_posts() {
+    let tables = tables().await;
+    let store = DynamoPosts::new(tables.client.clone(), tables.posts_table.clone())
+        .with_max_posts(tables.table("UsageTable").unwrap(), 4);
+    let posts = (0..10).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move { store.create_post(new_post(n)).await })
+    });
+    let mut written = 0;
+    for post in posts.collect::<Vec<_>>() {
+        match post.await.unwrap() {
+            Ok(_) => written += 1,
+            Err(notes_domain::StoreError::LimitReached { limit: 4, items }) => {
+                assert_eq!(items, "posts");
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(written, 4, "exactly the cap, whatever the race");
+    assert_eq!(
+        all_ids(&store, 10).await,
+        vec![4, 3, 2, 1],
+        "refused posts used no id"
+    );
+    let bobs = store
+        .create_post(NewPost {
+            author_id: user("sub-of-bob"),
+            author: Username::parse("bob").unwrap(),
+            ..new_post(11)
+        })
+        .await
+        .unwrap();
+    assert_eq!(bobs.id.get(), 5, "bob has a cap of his own");
+}

@@ -160,3 +160,29 @@ async fn retried_and_concurrent_posts_with_one_idempotency_key_store_one_post() 
     let posts = listed.body.as_array().unwrap();
     assert_eq!(posts.len(), 1, "one post, whatever the retries: {posts:?}");
 }
+
+/// Issue 22, finding 6: the binary lets one user write at most `MAX_POSTS_PER_USER` posts: the
+/// next is a 409 with a message that says so; another user still posts.
+#[tokio::test]
+async fn a_post_beyond_the_per_user_cap_is_a_409() {
+    let tables = fresh_tables().await.unwrap();
+    let mut env = tables.function_env();
+    env.push(("MAX_POSTS_PER_USER".into(), "2".into()));
+    let sandbox = LambdaSandbox::start(Path::new(env!("CARGO_BIN_EXE_post")), &env)
+        .await
+        .unwrap();
+    let post = fixture_json("create-post.json").unwrap();
+    for _ in 0..2 {
+        let written = call(&sandbox, &post).await;
+        assert_eq!(written.status, 201, "{:?}", written.body);
+    }
+    let refused = call(&sandbox, &post).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert_eq!(
+        refused.body["message"],
+        "you already have 2 posts, the most one account may keep: nothing was saved"
+    );
+    let bobs = call(&sandbox, &as_user(post.clone(), "bob")).await;
+    assert_eq!(bobs.status, 201, "{:?}", bobs.body);
+    assert_eq!(bobs.body["id"], 3, "the refused post used no id");
+}

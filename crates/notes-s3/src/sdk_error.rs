@@ -1,5 +1,6 @@
 //! Turns Polly and S3 SDK errors without an operation-specific meaning into `SpeechError`s,
-//! keeping the SDK error as the source for the log (never for the response body).
+//! keeping the SDK error as the source for the log (never for the response body). Shared by the
+//! S3 adapter here and the dictate function's Polly adapter.
 
 use std::error::Error as StdError;
 
@@ -23,7 +24,7 @@ const TRANSIENT_CODES: &[&str] = &[
 /// Unreachable, timing out, throttled or failing on the service side: `Unavailable`. Anything
 /// else (access denied, a missing bucket, a bug) is `Internal`: a retry would not help.
 /// A 5xx or 429 without a code (S3 answers HEAD requests without a body) counts as transient.
-pub(crate) fn speech_error<E>(err: SdkError<E, HttpResponse>) -> SpeechError
+pub fn speech_error<E>(err: SdkError<E, HttpResponse>) -> SpeechError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {

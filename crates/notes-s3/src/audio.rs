@@ -1,20 +1,23 @@
 //! S3 as the `AudioStore`: complete mp3 objects written in one `PutObject`, a `HeadObject` to
-//! find audio to reuse (and its age), and presigned GET URLs.
+//! find audio to reuse (and its age), and presigned GET URLs; and as the `AudioRemover`: a
+//! listing of the note's prefix and one `DeleteObjects` per page of it.
 
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use notes_domain::{AudioKey, AudioStore, SpeechError};
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use notes_domain::{AudioKey, AudioRemover, AudioStore, NoteId, SpeechError, UserId};
 
 use crate::sdk_error::speech_error;
 
-/// One attempt of a PUT of a few MB from inside AWS takes well under a second; five leave room.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-/// All attempts together, within the function's dictation deadline.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Keys listed and deleted per round trip: S3's maximum for both `ListObjectsV2` and
+/// `DeleteObjects`. A note has one object per (text, voice, engine) ever dictated, so one page
+/// is the common case.
+pub const REMOVAL_PAGE_SIZE: i32 = 1000;
 
 /// The audio bucket.
 #[derive(Debug, Clone)]
@@ -26,10 +29,16 @@ pub struct S3Audio {
 impl S3Audio {
     /// `force_path_style`: `http://host/bucket/key` URLs, which a loopback endpoint (moto) needs;
     /// real S3 uses virtual-hosted style. A typed setting, read once at init.
-    pub fn new(sdk: &SdkConfig, bucket: String, force_path_style: bool) -> Self {
+    /// `timeouts`: each function's own, to fit its deadline.
+    pub fn new(
+        sdk: &SdkConfig,
+        bucket: String,
+        force_path_style: bool,
+        timeouts: TimeoutConfig,
+    ) -> Self {
         let config = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(force_path_style)
-            .timeout_config(crate::timeouts(ATTEMPT_TIMEOUT, OPERATION_TIMEOUT))
+            .timeout_config(timeouts)
             .build();
         Self::from_client(aws_sdk_s3::Client::from_conf(config), bucket)
     }
@@ -90,6 +99,62 @@ impl AudioStore for S3Audio {
             .await
             .map_err(SpeechError::internal)?;
         Ok(request.uri().to_owned())
+    }
+}
+
+impl AudioRemover for S3Audio {
+    async fn remove_note_audio(&self, user: &UserId, note: &NoteId) -> Result<usize, SpeechError> {
+        let prefix = AudioKey::prefix(user, note);
+        let mut removed = 0;
+        // Each round lists from the start of the prefix again: what the previous round deleted
+        // is gone, so no continuation token is needed, and the loop ends when nothing is left.
+        loop {
+            let listing = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .max_keys(REMOVAL_PAGE_SIZE)
+                .send()
+                .await
+                .map_err(speech_error)?;
+            let objects = listing
+                .contents()
+                .iter()
+                .filter_map(|object| object.key())
+                .map(|key| ObjectIdentifier::builder().key(key).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(SpeechError::internal)?;
+            if objects.is_empty() {
+                return Ok(removed);
+            }
+            let count = objects.len();
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(SpeechError::internal)?;
+            let answer = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(speech_error)?;
+            // DeleteObjects answers 200 even when some keys failed; they are listed in Errors.
+            if let Some(failed) = answer.errors().first() {
+                return Err(SpeechError::internal(format!(
+                    "S3 refused to delete {} of {count} audio objects, the first with {}",
+                    answer.errors().len(),
+                    failed.code().unwrap_or("no error code")
+                )));
+            }
+            removed += count;
+            if !listing.is_truncated().unwrap_or(false) {
+                return Ok(removed);
+            }
+        }
     }
 }
 
