@@ -231,6 +231,10 @@ pub enum DevkitError {
     #[error("the local Polly could not list the voices of espeak-ng: {problem}")]
     SpeechVoices { problem: String },
 
+    /// moto (the local Cognito and S3) did not start for a test.
+    #[error("moto (the local Cognito and S3) did not start")]
+    Moto(#[source] Box<crate::cognito_local::CognitoLocalError>),
+
     /// moto's S3 would not create or confirm the local audio bucket.
     #[error("the local S3 (moto at {endpoint}) could not create the bucket {bucket}: {problem}")]
     LocalS3Bucket {

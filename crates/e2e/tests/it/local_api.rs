@@ -2,7 +2,6 @@
 //! authorizer cache, CORS, API Gateway's own errors, two users' isolation, and the README's
 //! walkthrough executed as written; and the HTTP API flavour (`make dev API=http`).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use notes_devkit::binaries::function_binary;
@@ -16,7 +15,7 @@ use notes_devkit::local_api::{
     ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, Front, LocalApi, LocalApiConfig,
 };
 use notes_devkit::tables::template_path;
-use notes_devkit::testing::fresh_tables;
+use notes_devkit::testing::{HttpReply, fresh_tables, http_request};
 use serde_json::{Value, json};
 
 const ORIGIN: &str = "http://localhost:3000";
@@ -27,7 +26,7 @@ struct Api {
     api: LocalApi,
     key: SigningKey,
     _jwks: JwksServer,
-    _s3: notes_devkit::CognitoLocal,
+    _s3: notes_devkit::testing::TestAudio,
 }
 
 struct Options {
@@ -99,19 +98,15 @@ async fn start(options: Options) -> Api {
     }
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: HashMap<String, String>,
-    body: Value,
+type Reply = HttpReply;
+
+/// What the matrix reads of a reply besides [`HttpReply`]'s own.
+trait NextLink {
+    /// The URL of `Link: <…>; rel="next"`; `None` on the last page.
+    fn next_link(&self) -> Option<&str>;
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(String::as_str)
-    }
-
-    /// The URL of `Link: <…>; rel="next"`; `None` on the last page.
+impl NextLink for HttpReply {
     fn next_link(&self) -> Option<&str> {
         self.header("link")
             .and_then(notes_http::fixtures::next_link)
@@ -139,54 +134,9 @@ impl Api {
         body: Option<&str>,
     ) -> Reply {
         let url = format!("{}{path}", self.api.url());
-        let method = method.to_owned();
-        let headers: Vec<(String, String)> = headers
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let body = body.map(str::to_owned);
-        tokio::task::spawn_blocking(move || {
-            let agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .allow_non_standard_methods(true)
-                .build()
-                .new_agent();
-            let mut request = ureq::http::Request::builder()
-                .method(method.as_str())
-                .uri(&url);
-            for (name, value) in &headers {
-                request = request.header(name, value);
-            }
-            let mut response = match body {
-                Some(body) => agent.run(request.body(body).unwrap()),
-                None => agent.run(request.body(()).unwrap()),
-            }
-            .unwrap();
-            let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        v.to_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
-            let text = response.body_mut().read_to_string().unwrap_or_default();
-            let body = if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap_or(Value::String(text))
-            };
-            Reply {
-                status,
-                headers,
-                body,
-            }
-        })
-        .await
-        .unwrap()
+        http_request(method, &url, headers, body.map(|b| b.as_bytes().to_vec()))
+            .await
+            .unwrap()
     }
 
     async fn as_user(&self, user: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
