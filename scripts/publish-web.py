@@ -54,7 +54,10 @@ def aws(*args, capture=True):
     """The AWS CLI of .venv (or of PATH), with the caller's credentials, region and endpoint."""
     venv_aws = ROOT / ".venv/bin/aws"
     command = [str(venv_aws) if venv_aws.is_file() else "aws", *args]
-    result = subprocess.run(command, capture_output=capture, text=True)
+    try:
+        result = subprocess.run(command, capture_output=capture, text=True)
+    except OSError as error:
+        raise PublishError(f"could not run the AWS CLI ({error}): run make setup-deploy") from None
     if result.returncode != 0:
         detail = (result.stderr or "").strip().splitlines()[-1:] if capture else []
         raise PublishError(f"aws {' '.join(args[:2])} failed{': ' + detail[0] if detail else ''}")

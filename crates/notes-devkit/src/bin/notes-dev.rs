@@ -902,7 +902,8 @@ async fn write_deployed_web_config(args: WebConfigArgs) -> ExitCode {
     eprintln!(
         "wrote {out}: API {api}{key_note}\n\
          serve web/ (with it) from an origin listed in the stack's AllowedOrigin parameter; \
-         `make web-dist` gathers the files to upload",
+         `make web-dist` gathers the files to upload (for the stack's own hosting, \
+         HostWebClient=true, `make publish-web` does it all)",
         out = args.out.display(),
         api = config.api_url(),
         key_note = match (
