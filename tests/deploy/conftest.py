@@ -17,7 +17,8 @@ class Intrinsic(dict):
 
 
 def _construct(tag):
-    name = "Ref" if tag == "Ref" else f"Fn::{tag}"
+    # !Ref and !Condition are the two short forms whose long form has no "Fn::".
+    name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
 
     def construct(loader, node):
         if isinstance(node, yaml.ScalarNode):

@@ -154,8 +154,11 @@ def test_the_deploy_guide_matches_the_deploy_flow():
     assert teardown.index("out NotesTableName") < teardown.index("sam delete") < teardown.index("delete-table")
     assert teardown.index("out UserPoolId") < teardown.index("sam delete") < teardown.index("delete-user-pool")
     assert teardown.index("aws s3 rm") < teardown.index("sam delete"), "the bucket is emptied first"
+    assert teardown.index("out WebBucketName") < teardown.index("sam delete"), "and the site's bucket"
+    # The hosted page: one command puts it on the stack (scripts/publish-web.py).
+    assert "make publish-web" in guide and "publish-web:" in (ROOT / "Makefile").read_text()
     # The costs a deployed stack exposes.
-    for cost in ("Sign-up is open", "Dictation calls Polly", "Every request costs API Gateway"):
+    for cost in ("Sign-up is open", "Dictation calls Polly", "Every request costs API Gateway", "The hosted page is public"):
         assert cost in guide, cost
     # The README points here instead of repeating it.
     readme = (ROOT / "README.md").read_text()

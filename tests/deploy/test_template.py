@@ -72,9 +72,14 @@ LAMBDA_PROVIDED = {"AWS_REGION"}
 LOCAL_ONLY = {"TOKEN_ISSUER", "JWKS_URL", "AWS_ENDPOINT_URL_DYNAMODB"}
 # The only issuer the HTTP API's JWT authorizer may trust: this stack's user pool, as `!Sub` text.
 STACK_POOL_ISSUER = "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
-# The REST API's fixed preflight and gateway-response origin: the first of the AllowedOrigin list.
-FIRST_ORIGIN = {"Fn::Sub": ["'${FirstOrigin}'", {"FirstOrigin": {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "AllowedOrigin"}]}]}}]}
-ALL_ORIGINS = {"Fn::Split": [",", {"Ref": "AllowedOrigin"}]}
+# The origins CORS allows: AllowedOrigin, after the hosted page's origin when the stack hosts the
+# page (HostWebClient, test_web_hosting.py) and AllowedOrigin is not '*'.
+ORIGINS = {"Fn::If": ["HostedOriginListed", {"Fn::Sub": "https://${WebDistribution.DomainName},${AllowedOrigin}"}, {"Ref": "AllowedOrigin"}]}
+# The REST API's fixed preflight and gateway-response origin: the hosted page's, or the first of
+# the AllowedOrigin list.
+FIRST_ORIGIN = {"Fn::If": ["HostedOriginListed", {"Fn::Sub": "'https://${WebDistribution.DomainName}'"},
+                           {"Fn::Sub": ["'${FirstOrigin}'", {"FirstOrigin": {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "AllowedOrigin"}]}]}}]}]}
+ALL_ORIGINS = {"Fn::Split": [",", ORIGINS]}
 
 
 def resources_of(transformed, kind):
@@ -479,7 +484,7 @@ def test_dictate_environment_names_its_table_bucket_and_voice_settings(template)
         "POLLY_ENGINE": {"Ref": "PollyEngine"},
         "DEFAULT_VOICE_ID": {"Ref": "DefaultVoiceId"},
         "AUDIO_RETENTION_DAYS": {"Ref": "AudioRetentionDays"},
-        "ALLOWED_ORIGINS": {"Ref": "AllowedOrigin"},
+        "ALLOWED_ORIGINS": ORIGINS,
         "REQUIRED_GROUP": {"Ref": "RequiredGroup"},
     }
 
@@ -599,7 +604,7 @@ def test_cors_on_success_errors_and_preflight(transformed, template):
     assert {"authorization", "content-type", "if-match", "idempotency-key", "x-api-key"} <= allowed_headers
     for name, function in functions(template).items():
         if function["Properties"].get("Events"):
-            assert function["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGINS"] == {"Ref": "AllowedOrigin"}, name
+            assert function["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGINS"] == ORIGINS, name
     # The functions expose the same list (crates/notes-http/src/cors.rs).
     cors_source = (ROOT / "crates/notes-http/src/cors.rs").read_text()
     assert f'EXPOSED_HEADERS: &str = "{exposed.strip(chr(39))}"' in cors_source
@@ -609,7 +614,7 @@ def test_http_api_cors_is_the_rest_apis_for_every_listed_origin(template, transf
     rest = template["Resources"]["NotesApi"]["Properties"]["Cors"]
     http = template["Resources"]["NotesHttpApi"]["Properties"]["CorsConfiguration"]
     assert http["AllowOrigins"] == ALL_ORIGINS
-    cors = http_api_body(transformed)["x-amazon-apigateway-cors"]
+    cors = http_api_body(sam_transform(template, {"HostWebClient": "false"}))["x-amazon-apigateway-cors"]
     assert cors["allowOrigins"] == ["http://localhost:3000"], "the parameter's default"
     listed = lambda quoted: {item.strip().lower() for item in quoted.strip("'").split(",")}
     assert {m.lower() for m in cors["allowMethods"]} == listed(rest["AllowMethods"])
@@ -633,7 +638,8 @@ def test_allowed_origin_takes_a_list(template):
 
 def test_several_origins_reach_the_http_api_the_bucket_and_the_functions(template):
     origins = "https://a.example,https://b.example"
-    output = sam_transform(template, {"AllowedOrigin": origins})
+    # The page hosted elsewhere (test_web_hosting.py checks the stack's own page comes first).
+    output = sam_transform(template, {"AllowedOrigin": origins, "HostWebClient": "false"})
     assert http_api_body(output)["x-amazon-apigateway-cors"]["allowOrigins"] == ["https://a.example", "https://b.example"]
     (rule,) = output["Resources"]["AudioBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
     assert rule["AllowedOrigins"] == ["https://a.example", "https://b.example"]

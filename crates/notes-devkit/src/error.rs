@@ -266,6 +266,10 @@ pub enum DevkitError {
         #[source]
         source: std::io::Error,
     },
+
+    /// The page's Content-Security-Policy is not a valid header value (a control character).
+    #[error("the web client's Content-Security-Policy is not a valid header value: {0:?}")]
+    InvalidContentSecurityPolicy(String),
 }
 
 /// The last `max_lines` lines of `text`, so that error messages stay readable when a process

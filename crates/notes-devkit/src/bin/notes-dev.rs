@@ -515,6 +515,12 @@ async fn start_web_server(args: &DevArgs) -> Result<WebServer, DevError> {
         root: notes_devkit::workspace_root().join("web"),
         config_file: args.web_config.clone(),
         cognito_library: web_client::cognito_library_file(),
+        // The ports are the arguments', known before the services start: the policy names this
+        // `make dev`'s API and moto (Cognito and S3), nothing else.
+        content_security_policy: web_client::local_content_security_policy(
+            args.port,
+            args.cognito_port,
+        ),
     })
     .await?)
 }
@@ -896,7 +902,8 @@ async fn write_deployed_web_config(args: WebConfigArgs) -> ExitCode {
     eprintln!(
         "wrote {out}: API {api}{key_note}\n\
          serve web/ (with it) from an origin listed in the stack's AllowedOrigin parameter; \
-         `make web-dist` gathers the files to upload",
+         `make web-dist` gathers the files to upload (for the stack's own hosting, \
+         HostWebClient=true, `make publish-web` does it all)",
         out = args.out.display(),
         api = config.api_url(),
         key_note = match (
