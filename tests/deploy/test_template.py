@@ -393,6 +393,43 @@ def test_environment_matches_what_each_binary_reads(template):
         assert not variables & LAMBDA_PROVIDED
 
 
+def test_the_shared_settings_are_part_of_each_functions_configuration():
+    # Logging, the HTTP edge and the AWS clients are read with the rest of a function's
+    # configuration, in code this test reads: none of them is invisible to the check above.
+    binaries = cargo_binaries()
+    shared = {"AWS_LAMBDA_LOG_LEVEL", "AWS_LAMBDA_LOG_FORMAT", "RUST_LOG"}
+    http = shared | {"ALLOWED_ORIGINS", "REQUIRED_GROUP", "DYNAMODB_CONNECT_AT_INIT"}
+    for binary, crate_dir in binaries.items():
+        required, optional = env_vars_read(crate_dir)
+        expected = shared if binary == "authorizer" else http
+        assert expected <= required | optional, f"{binary}: {sorted(expected - required - optional)} unseen"
+
+
+def test_configuration_is_read_only_by_the_configuration_readers():
+    # Each binary reads its environment once, into its Config, in main: a std::env::var anywhere
+    # else would be a setting no Config (and no check above) knows about.
+    readers = {
+        "crates/notes-http/src/config.rs",
+        "crates/notes-tracing/src/lib.rs",
+        "crates/notes-dynamodb/src/client.rs",
+        "crates/authorizer/src/config.rs",
+        # The Runtime API's address, which Lambda itself provides.
+        "crates/authorizer/src/runtime.rs",
+    }
+    crates = set(cargo_binaries().values()) | {
+        ROOT / "crates" / name for name in ("notes-http", "notes-tracing", "notes-dynamodb", "notes-s3", "notes-domain")
+    }
+    offenders = []
+    for crate_dir in sorted(crates):
+        for source in crate_dir.glob("src/**/*.rs"):
+            relative = str(source.relative_to(ROOT))
+            if relative in readers:
+                continue
+            if re.search(r"\benv::var(?:_os)?\(", source.read_text()):
+                offenders.append(relative)
+    assert not offenders, f"environment read outside a Config: {offenders}"
+
+
 def test_functions_are_built_and_run_as_designed(template):
     binaries = cargo_binaries()
     globals_ = template["Globals"]["Function"]
