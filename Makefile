@@ -56,12 +56,12 @@ DEV_SOURCES := Cargo.toml Cargo.lock $(shell find crates -name '*.rs' -o -name C
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-dev: setup $(DEV_STAMP) ## Run the web client on 127.0.0.1:WEB_PORT and the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (API=http, IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
+dev: setup $(DEV_STAMP) ## Run the web client on 127.0.0.1:WEB_PORT and the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (API=http, IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., RATE_LIMIT=..., ORIGINS=...)
 	@exec $(NOTES_DEV) dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
 		--cognito-port $(COGNITO_PORT) --polly-port $(POLLY_PORT) --cognito-env '$(COGNITO_ENV)' \
 		--web-port $(WEB_PORT) --web-config '$(DEV_WEB_CONFIG)' \
 		--functions-env '$(FUNCTIONS_ENV)' --api $(API) \
-		$(if $(IN_MEMORY),--in-memory,--data-dir '$(DYNAMODB_DATA)' --users-file '$(COGNITO_USERS)') $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
+		$(if $(IN_MEMORY),--in-memory,--data-dir '$(DYNAMODB_DATA)' --users-file '$(COGNITO_USERS)') $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
 
 dev-binaries: $(DEV_STAMP) ## Build what the dev commands run (notes-dev and the functions), if a source changed
 	@:

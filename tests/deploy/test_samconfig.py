@@ -14,9 +14,9 @@ from conftest import ROOT, load_template, resolve_parameters, sam_transform
 # What each `sam deploy [--config-env <env>]` deploys. `default` sets no parameters: it is the
 # template's defaults, as it was before there were stages.
 STAGES = {
-    "default": {"stack": "serverless-notes-rust", "stage": "Prod", "log_level": "INFO", "retention": 30, "rate": 100, "burst": 200, "quota": 5000},
-    "dev": {"stack": "serverless-notes-rust-dev", "stage": "dev", "log_level": "DEBUG", "retention": 7, "rate": 20, "burst": 40, "quota": 1000},
-    "prod": {"stack": "serverless-notes-rust-prod", "stage": "prod", "log_level": "INFO", "retention": 90, "rate": 200, "burst": 400, "quota": 100000},
+    "default": {"stack": "serverless-notes-rust", "stage": "Prod", "log_level": "INFO", "retention": 30, "rate": 100, "burst": 200},
+    "dev": {"stack": "serverless-notes-rust-dev", "stage": "dev", "log_level": "DEBUG", "retention": 7, "rate": 20, "burst": 40},
+    "prod": {"stack": "serverless-notes-rust-prod", "stage": "prod", "log_level": "INFO", "retention": 90, "rate": 200, "burst": 400},
 }
 
 
@@ -112,7 +112,7 @@ def test_each_stage_deploys_its_stage_name_limits_log_retention_and_log_level(en
     assert (value(routes["ThrottlingRateLimit"]), value(routes["ThrottlingBurstLimit"])) == (str(expected["rate"]), str(expected["burst"]))
     (plan,) = of_type("AWS::ApiGateway::UsagePlan")
     assert (value(plan["Throttle"]["RateLimit"]), value(plan["Throttle"]["BurstLimit"])) == (str(expected["rate"]), str(expected["burst"]))
-    assert value(plan["Quota"]["Limit"]) == str(expected["quota"])
+    assert "Quota" not in plan, "no daily quota on the public key"
 
     groups = of_type("AWS::Logs::LogGroup")
     assert len(groups) == 8, "six functions and two APIs"
@@ -126,7 +126,7 @@ def test_each_stage_deploys_its_stage_name_limits_log_retention_and_log_level(en
 
 @pytest.mark.parametrize(
     "override",
-    ["StageNme=dev", "StageName=dev-1", "LogLevel=TRACE", "LogRetentionDays=10", "ThrottleRateLimit=0", "QuotaPerDay=many"],
+    ["StageNme=dev", "StageName=dev-1", "LogLevel=TRACE", "LogRetentionDays=10", "ThrottleRateLimit=0", "QuotaPerDay=1000", "PerCallerRequestsPer5Minutes=5"],
 )
 def test_a_misspelt_or_disallowed_override_is_caught(override):
     with pytest.raises(AssertionError):

@@ -273,13 +273,79 @@ def test_usage_plan_numbers(transformed, template):
     (plan,) = resources_of(transformed, "AWS::ApiGateway::UsagePlan").values()
     props = plan["Properties"]
     assert props["Throttle"] == {"RateLimit": 100, "BurstLimit": 200}
-    assert props["Quota"] == {"Limit": 5000, "Period": "DAY"}
-    custom = sam_transform(template, {"ThrottleRateLimit": 7, "ThrottleBurstLimit": 9, "QuotaPerDay": 11})
+    # Issue 22: the key is public (every page's config.js), so a daily quota on it was one that
+    # any single caller could spend for everyone (5,000 a day in ~50 s) until the next day.
+    assert "Quota" not in props, "no daily quota on a key that ships in public"
+    assert "QuotaPerDay" not in template["Parameters"]
+    custom = sam_transform(template, {"ThrottleRateLimit": 7, "ThrottleBurstLimit": 9})
     (plan,) = resources_of(custom, "AWS::ApiGateway::UsagePlan").values()
     assert plan["Properties"]["Throttle"] == {"RateLimit": 7, "BurstLimit": 9}, "parameters reach the plan"
-    assert plan["Properties"]["Quota"]["Limit"] == 11
+    assert "Quota" not in plan["Properties"]
     assert resources_of(transformed, "AWS::ApiGateway::ApiKey"), "an API key is created"
     assert resources_of(transformed, "AWS::ApiGateway::UsagePlanKey"), "and attached to the plan"
+
+
+def _rate_rule(acl, name):
+    (rule,) = [rule for rule in acl["Properties"]["Rules"] if rule["Name"] == name]
+    return rule
+
+
+def test_each_caller_has_its_own_rate_limit_at_the_edge_of_the_rest_api(transformed, template, openapi):
+    """Issue 22, finding 4: the stage's and the usage plan's throttles are shared, so one caller
+    could take them all. A WAF web ACL on the REST stage counts each caller apart."""
+    (acl,) = resources_of(transformed, "AWS::WAFv2::WebACL").values()
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL" and props["DefaultAction"] == {"Allow": {}}
+    assert template["Parameters"]["PerCallerRequestsPer5Minutes"]["Default"] == "1000"
+
+    by_token = _rate_rule(acl, "per-authorization-header")["Statement"]["RateBasedStatement"]
+    assert by_token["AggregateKeyType"] == "CUSTOM_KEYS"
+    assert by_token["CustomKeys"] == [{"Header": {"Name": "Authorization", "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}]
+    assert "ScopeDownStatement" not in by_token, "every request with the header counts"
+    # WAF skips a request without a custom key: those are counted per address instead.
+    by_address = _rate_rule(acl, "per-address-without-authorization")["Statement"]["RateBasedStatement"]
+    assert by_address["AggregateKeyType"] == "IP"
+    missing = by_address["ScopeDownStatement"]["NotStatement"]["Statement"]["SizeConstraintStatement"]
+    assert missing["FieldToMatch"] == {"SingleHeader": {"Name": "authorization"}}
+    assert (missing["ComparisonOperator"], missing["Size"]) == ("GT", 0)
+
+    body = props["CustomResponseBodies"]["TooManyRequests"]
+    assert body["ContentType"] == "APPLICATION_JSON"
+    for rule in props["Rules"]:
+        statement = rule["Statement"]["RateBasedStatement"]
+        assert statement["Limit"] in ("1000", 1000) and statement["EvaluationWindowSec"] == 300
+        response = rule["Action"]["Block"]["CustomResponse"]
+        assert response["ResponseCode"] == 429 and response["CustomResponseBodyKey"] == "TooManyRequests"
+        headers = {header["Name"]: header["Value"] for header in response["ResponseHeaders"]}
+        assert headers["Retry-After"] == "300", "the whole window"
+        # WAF's answer replaces API Gateway's (and its DEFAULT_4XX CORS headers): without its
+        # own, a browser could not read the 429.
+        assert headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        assert "Retry-After" in headers["Access-Control-Expose-Headers"]
+
+    (association,) = resources_of(transformed, "AWS::WAFv2::WebACLAssociation").values()
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["RestApiWebAcl", "Arn"]}
+    # The REST stage that SAM creates (the offline language extensions flatten this !Sub, so the
+    # template's own text is checked; SAM resolves NotesApi.Stage to the stage's logical id).
+    arn, variables = template["Resources"]["RestApiWebAclAssociation"]["Properties"]["ResourceArn"]["Fn::Sub"]
+    assert arn.endswith("::/restapis/${NotesApi}/stages/${Stage}") and variables == {"Stage": {"Ref": "NotesApi.Stage"}}
+    assert not [r for r in transformed["Resources"].values() if r["Type"].startswith("AWS::WAFv2::") and "NotesHttpApi" in json.dumps(r)], "WAF cannot front an HTTP API"
+
+    # 0 turns it off, and only 0 or WAF's own range (10 and up) is accepted.
+    for resource in ("RestApiWebAcl", "RestApiWebAclAssociation"):
+        assert template["Resources"][resource]["Condition"] == "PerCallerLimit"
+    assert template["Conditions"]["PerCallerLimit"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PerCallerRequestsPer5Minutes"}, "0"]}]}
+    pattern = re.compile(template["Parameters"]["PerCallerRequestsPer5Minutes"]["AllowedPattern"])
+    assert [v for v in ("0", "10", "1000", "999999999") if not pattern.match(v)] == []
+    assert [v for v in ("", "1", "9", "01", "-5", "1e3", "1000000000") if pattern.match(v)] == []
+
+    # The contract says so on every route: a 429 with Retry-After.
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "delete", "put", "patch"):
+                assert "429" in operation["responses"], f"{method.upper()} {path}"
+    too_many = openapi["components"]["responses"]["TooManyRequests"]
+    assert "Retry-After" in too_many["headers"] and "300" in too_many["description"]
 
 
 def _role_of(transformed, function):

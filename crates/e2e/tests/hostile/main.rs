@@ -1795,6 +1795,7 @@ impl HttpApi {
             authorizer_cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
             allowed_origin: None,
             front: Front::Rest,
+            rate_limit: None,
         })
         .await
         .unwrap();
