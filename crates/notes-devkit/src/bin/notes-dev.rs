@@ -17,6 +17,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
 use notes_devkit::binaries::{FUNCTION_BINARIES, function_binary_with_progress};
 use notes_devkit::cognito_local::{
     CognitoClient, CognitoLocal, DEFAULT_COGNITO_ENV_FILE, DEFAULT_COGNITO_PORT, LocalPool,
@@ -39,57 +41,74 @@ use notes_devkit::web_client::{
 };
 use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
 
-const USAGE: &str = "\
-usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tables]
-       notes-dev token [--pool .local/cognito.env] --user NAME [--access] [--groups G1,G2]
-       notes-dev dev [--port 4000] [--dynamodb-port 8000] [--cognito-port 9229]
-                     [--polly-port 9230] [--cognito-env .local/cognito.env]
-                     [--functions-env .local/functions.env] [--api rest|http]
-                     [--data-dir .local/dynamodb] [--users-file .local/cognito/users.json]
-                     [--in-memory] [--api-key KEY] [--cache-ttl 60] [--rate-limit 100000]
-                     [--allowed-origins ORIGIN,ORIGIN,... | '*'] [--web-port 8080]
-                     [--web-config .local/web/config.js]
-       notes-dev web-config (--stack NAME | --outputs FILE) [--api rest|http] [--api-key KEY]
-                     [--out web/config.js]
+/// The developer's command line for running the backend's dependencies locally.
+#[derive(Debug, Parser)]
+#[command(name = "notes-dev")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-  dynamodb  Starts DynamoDB Local (on a free port unless --port is given; data kept in DIR, or
-            in memory), creates the tables of template.yaml under their local names
-            (NotesTable -> notes, PostsTable -> posts) unless they exist or --no-tables is
-            given, prints the endpoint on stdout and runs until stopped.
-  token     Prints an ID token (or --access token) for NAME from the local Cognito user pool
-            of `notes-dev dev` named in FILE (default .local/cognito.env): NAME is signed up
-            (email NAME@example.com, the local-only password Local-Dev-Passw0rd!) and confirmed
-            if new, added to the --groups (created if absent), then signed in with
-            USER_PASSWORD_AUTH. Tokens last an hour.
-  dev       Runs the backend as API Gateway would serve it: DynamoDB Local (reused if one
-            already listens on the port) with the tables, moto on --cognito-port as the local
-            Cognito (reused if one already listens there) with the user pool and app client
-            of template.yaml, whose ids it prints and writes to --cognito-env as shell
-            `export` lines (its users kept in --users-file across restarts; --in-memory keeps
-            neither tables nor users), and as the local S3 with the audio bucket (notes-audio), the local
-            Polly on --polly-port (espeak-ng and lame), the authorizer trusting that pool, every function
-            binary through the Lambda Runtime API, the authorizer in front (results cached
-            --cache-ttl seconds, 0 disables), API keys when --api-key is given, and in front of
-            the REST API the template's WAF web ACL: at most --rate-limit requests per 5 minutes
-            per Authorization header value (per address without one), the excess answered 429
-            with Retry-After (default 100000, which no person or test reaches; the template
-            deploys PerCallerRequestsPer5Minutes, 1000; 0 serves without it). Browsers may call
-            it from --allowed-origins (default: the labs' React dev server on port 3000 and this
-            project's web page on 8080, as localhost and 127.0.0.1). The functions'
-            environment is written to --functions-env for `make watch`. --api http serves the
-            template's HTTP API instead: API Gateway's JWT authorizer (the pool's JWKS, iss,
-            aud or client_id, exp, nbf, iat) and payload format 2.0, no API keys. The web
-            client (web/) is served on --web-port, an origin of its own, with the configuration
-            of this local stack written to --web-config and served as /config.js. Ctrl-C stops
-            all.
-  web-config
-            Writes the web client's config.js for a deployed stack: its API URL (--api rest,
-            the default: output ApiUrl; --api http: HttpApiUrl), user pool, app client and
-            region, from `aws cloudformation describe-stacks --stack-name NAME` (the AWS CLI in
-            .venv, with your credentials) or from that command's saved answer (--outputs FILE).
-            --api-key KEY adds the x-api-key the REST API wants unless the stack was deployed
-            with ApiKeyRequired=false (the key is public in the page: it meters, it does not
-            authenticate).";
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs DynamoDB Local with the template's tables (`make dynamodb`).
+    ///
+    /// Starts DynamoDB Local (on a free port unless --port is given; data kept in DIR, or in
+    /// memory), creates the tables of template.yaml under their local names (NotesTable ->
+    /// notes, PostsTable -> posts) unless they exist or --no-tables is given, prints the
+    /// endpoint on stdout and runs until stopped.
+    Dynamodb(DynamoDbArgs),
+    /// Prints a token of the local user pool (`make token`).
+    ///
+    /// Prints an ID token (or --access token) for NAME from the local Cognito user pool of
+    /// `notes-dev dev` named in FILE (default .local/cognito.env): NAME is signed up (email
+    /// NAME@example.com, the local-only password Local-Dev-Passw0rd!) and confirmed if new,
+    /// added to the --groups (created if absent), then signed in with USER_PASSWORD_AUTH.
+    /// Tokens last an hour.
+    Token(TokenArgs),
+    /// Runs the whole backend and the web client locally (`make dev`).
+    ///
+    /// Runs the backend as API Gateway would serve it: DynamoDB Local (reused if one already
+    /// listens on the port) with the tables, moto on --cognito-port as the local Cognito
+    /// (reused if one already listens there) with the user pool and app client of
+    /// template.yaml, whose ids it prints and writes to --cognito-env as shell `export` lines
+    /// (its users kept in --users-file across restarts; --in-memory keeps neither tables nor
+    /// users), and as the local S3 with the audio bucket (notes-audio), the local Polly on
+    /// --polly-port (espeak-ng and lame), the authorizer trusting that pool, every function
+    /// binary through the Lambda Runtime API, the authorizer in front (results cached
+    /// --cache-ttl seconds, 0 disables), API keys when --api-key is given, and in front of the
+    /// REST API the template's WAF web ACL: at most --rate-limit requests per 5 minutes per
+    /// Authorization header value (per address without one), the excess answered 429 with
+    /// Retry-After (default 100000, which no person or test reaches; the template deploys
+    /// PerCallerRequestsPer5Minutes, 1000; 0 serves without it). Browsers may call it from
+    /// --allowed-origins (default: the labs' React dev server on port 3000 and this project's
+    /// web page on 8080, as localhost and 127.0.0.1). The functions' environment is written to
+    /// --functions-env for `make watch`. --api http serves the template's HTTP API instead: API
+    /// Gateway's JWT authorizer (the pool's JWKS, iss, aud or client_id, exp, nbf, iat) and
+    /// payload format 2.0, no API keys. The web client (web/) is served on --web-port, an
+    /// origin of its own, with the configuration of this local stack written to --web-config
+    /// and served as /config.js. Ctrl-C stops all.
+    Dev(DevFlags),
+    /// Writes the web client's config.js for a deployed stack (`make web-config`).
+    ///
+    /// Writes the web client's config.js for a deployed stack: its API URL (--api rest, the
+    /// default: output ApiUrl; --api http: HttpApiUrl), user pool, app client and region, from
+    /// `aws cloudformation describe-stacks --stack-name NAME` (the AWS CLI in .venv, with your
+    /// credentials) or from that command's saved answer (--outputs FILE). --api-key KEY adds
+    /// the x-api-key the REST API wants unless the stack was deployed with
+    /// ApiKeyRequired=false (the key is public in the page: it meters, it does not
+    /// authenticate).
+    WebConfig(WebConfigArgs),
+}
+
+/// Which of the template's APIs to serve, or to configure the page for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ApiKind {
+    /// The REST API: the authorizer binary, payload format 1.0, API keys.
+    Rest,
+    /// The HTTP API: API Gateway's JWT authorizer, payload format 2.0.
+    Http,
+}
 
 /// The web origins `make dev` serves by default: the labs' client's dev server (create-react-app
 /// listens on 3000, which is why the API itself defaults to 4000) and our own page's origin.
@@ -110,40 +129,35 @@ const DEFAULT_POLLY_PORT: u16 = 9230;
 /// digit and symbol.
 const DEV_PASSWORD: &str = "Local-Dev-Passw0rd!";
 
+#[derive(Debug, Args)]
 struct DynamoDbArgs {
+    /// The port to listen on; 0 or none for any free port, as for a socket bind.
+    #[arg(long, value_name = "PORT")]
     port: Option<u16>,
+    /// Keep the data in DIR (in memory without it).
+    #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    create_tables: bool,
+    /// Keep the data in memory, whatever --data-dir says.
+    #[arg(long)]
+    in_memory: bool,
+    /// Create no tables.
+    #[arg(long)]
+    no_tables: bool,
 }
 
-fn parse_dynamodb_args(
-    mut arguments: impl Iterator<Item = String>,
-) -> Result<DynamoDbArgs, String> {
-    let mut parsed = DynamoDbArgs {
-        port: None,
-        data_dir: None,
-        create_tables: true,
-    };
-    while let Some(argument) = arguments.next() {
-        match argument.as_str() {
-            "--port" => {
-                let value = arguments.next().ok_or("--port expects a port number")?;
-                let port = value
-                    .parse::<u16>()
-                    .map_err(|_| format!("--port expects a port number, got {value:?}"))?;
-                // 0 means "any free port", as for a socket bind.
-                parsed.port = (port != 0).then_some(port);
-            }
-            "--data-dir" => {
-                let value = arguments.next().ok_or("--data-dir expects a directory")?;
-                parsed.data_dir = Some(PathBuf::from(value));
-            }
-            "--in-memory" => parsed.data_dir = None,
-            "--no-tables" => parsed.create_tables = false,
-            other => return Err(format!("unexpected argument {other:?}")),
+impl DynamoDbArgs {
+    /// The port asked for; `None` for any free port.
+    fn port(&self) -> Option<u16> {
+        self.port.filter(|port| *port != 0)
+    }
+
+    fn data_dir(&self) -> Option<PathBuf> {
+        if self.in_memory {
+            None
+        } else {
+            self.data_dir.clone()
         }
     }
-    Ok(parsed)
 }
 
 /// The local name of a template table: `NotesTable` -> `notes`. The same names are in the
@@ -157,145 +171,104 @@ fn local_table_name(logical_id: &str) -> String {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let mut arguments = std::env::args().skip(1);
-    match arguments.next().as_deref() {
-        Some("dynamodb") => match parse_dynamodb_args(arguments) {
-            Ok(args) => dynamodb(args).await,
-            Err(message) => usage_error(&message),
-        },
-        Some("dev") => match parse_dev_args(arguments) {
-            Ok(args) => dev(args).await,
-            Err(message) => usage_error(&message),
-        },
-        Some("web-config") => match parse_web_config_args(arguments) {
-            Ok(args) => write_deployed_web_config(args).await,
-            Err(message) => usage_error(&message),
-        },
-        Some("token") => match parse_token_args(arguments) {
-            Ok(TokenArgs {
-                env_file,
-                username,
-                groups,
-                access,
-            }) => pool_token(&env_file, &username, &groups, access).await,
-            Err(message) => usage_error(&message),
-        },
-        Some("--help" | "-h" | "help") => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some(other) => usage_error(&format!("unknown command {other:?}")),
-        None => usage_error("a command is required"),
+    // Usage errors exit with 2 and the usage, --help with 0: clap's own conventions.
+    let result = match Cli::parse().command {
+        Command::Dynamodb(args) => dynamodb(args).await,
+        Command::Token(args) => pool_token(args).await,
+        Command::Dev(flags) => run_dev(flags).await,
+        Command::WebConfig(args) => write_deployed_web_config(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => failure(&*error),
     }
 }
 
-async fn dynamodb(args: DynamoDbArgs) -> ExitCode {
-    let jar_dir = match find_jar_dir() {
-        Ok(jar_dir) => jar_dir,
-        Err(error) => return failure(&error),
-    };
+async fn dynamodb(args: DynamoDbArgs) -> Result<(), DevError> {
+    let data_dir = args.data_dir();
     let options = DynamoDbLocalOptions {
         steady_state: false,
-        jar_dir,
-        port: args.port,
-        data_dir: args.data_dir.clone(),
+        jar_dir: find_jar_dir()?,
+        port: args.port(),
+        data_dir: data_dir.clone(),
     };
     let dynamodb_local =
-        match tokio::task::spawn_blocking(move || DynamoDbLocal::start(&options)).await {
-            Ok(Ok(dynamodb_local)) => dynamodb_local,
-            Ok(Err(error)) => return failure(&error),
-            Err(error) => return failure(&error),
-        };
+        tokio::task::spawn_blocking(move || DynamoDbLocal::start(&options)).await??;
     let endpoint = dynamodb_local.endpoint().to_owned();
-    if args.create_tables {
-        let specs = match load_table_specs(&template_path()) {
-            Ok(specs) => specs,
-            Err(error) => return failure(&error),
-        };
+    if !args.no_tables {
         let client = client_for_endpoint(&endpoint).await;
-        for (logical_id, spec) in &specs {
+        for (logical_id, spec) in &load_table_specs(&template_path())? {
             let name = local_table_name(logical_id);
-            match ensure_table(&client, spec, &name).await {
-                Ok(true) => eprintln!("created table {name} ({logical_id})"),
-                Ok(false) => eprintln!("table {name} ({logical_id}) already exists"),
-                Err(error) => return failure(&error),
+            if ensure_table(&client, spec, &name).await? {
+                eprintln!("created table {name} ({logical_id})");
+            } else {
+                eprintln!("table {name} ({logical_id}) already exists");
             }
         }
     }
     // Only the endpoint goes to stdout, so scripts can read it as the first line.
     println!("{endpoint}");
-    let storage = match &args.data_dir {
+    let storage = match &data_dir {
         Some(dir) => format!("data in {}", dir.display()),
         None => "in memory".to_owned(),
     };
     eprintln!("DynamoDB Local is listening on {endpoint} ({storage}); stop it with Ctrl-C");
     // Keep the instance (and its lifeline) until we are stopped.
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        return failure(&error);
-    }
+    tokio::signal::ctrl_c().await?;
     drop(dynamodb_local);
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// What `notes-dev token` signs in with: a user of the local Cognito pool named in `env_file`
 /// (`make token`, with `make dev`). Tokens no pool would issue (expired, forged, other
 /// algorithms) are minted only inside the tests, by `notes_devkit::issuer`.
-#[derive(Debug)]
+#[derive(Debug, Args)]
 struct TokenArgs {
+    /// The file `notes-dev dev` wrote the local pool's ids to.
+    #[arg(long = "pool", value_name = "FILE", default_value = DEFAULT_COGNITO_ENV_FILE)]
     env_file: PathBuf,
+    /// The user to sign in (signed up first if new).
+    #[arg(long = "user", value_name = "NAME", value_parser = non_blank_username)]
     username: String,
-    groups: Vec<String>,
+    /// Groups to add the user to (created if absent).
+    #[arg(long, value_name = "G1,G2", value_parser = group_list, default_value = "")]
+    groups: GroupList,
+    /// Print the access token instead of the ID token.
+    #[arg(long)]
     access: bool,
 }
 
-fn parse_token_args(mut arguments: impl Iterator<Item = String>) -> Result<TokenArgs, String> {
-    let mut username = None;
-    let mut access = false;
-    let mut groups = Vec::new();
-    let mut env_file = PathBuf::from(DEFAULT_COGNITO_ENV_FILE);
-    while let Some(argument) = arguments.next() {
-        match argument.as_str() {
-            "--user" => {
-                let user = arguments.next().ok_or("--user expects a username")?;
-                if user.trim().is_empty() {
-                    return Err("--user expects a username".into());
-                }
-                username = Some(user);
-            }
-            "--access" => access = true,
-            "--groups" => {
-                let value = arguments.next().ok_or("--groups expects G1,G2,...")?;
-                groups = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|g| !g.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-            }
-            "--pool" => {
-                env_file = PathBuf::from(
-                    arguments
-                        .next()
-                        .ok_or("--pool expects the file `notes-dev dev` wrote")?,
-                )
-            }
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
+/// The groups of `--groups`, trimmed, empty names dropped.
+#[derive(Debug, Clone, Default)]
+struct GroupList(Vec<String>);
+
+fn group_list(value: &str) -> Result<GroupList, String> {
+    Ok(GroupList(
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    ))
+}
+
+fn non_blank_username(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("expects a username".to_owned());
     }
-    Ok(TokenArgs {
-        env_file,
-        username: username.ok_or("--user is required")?,
-        groups,
-        access,
-    })
+    Ok(value.to_owned())
 }
 
 /// A token of the local pool for `username`, who is signed up and confirmed first if new.
-async fn pool_token(env_file: &Path, username: &str, groups: &[String], access: bool) -> ExitCode {
-    let env_file = env_file.to_path_buf();
-    let username = username.to_owned();
-    let groups = groups.to_vec();
-    let signed_in = tokio::task::spawn_blocking(move || {
+async fn pool_token(args: TokenArgs) -> Result<(), DevError> {
+    let TokenArgs {
+        env_file,
+        username,
+        groups: GroupList(groups),
+        access,
+    } = args;
+    let tokens = tokio::task::spawn_blocking(move || {
         let pool = LocalPool::from_env_file(&env_file)?;
         let email = format!("{username}@example.com");
         let created = pool.ensure_user(&username, &email, DEV_PASSWORD)?;
@@ -319,24 +292,19 @@ async fn pool_token(env_file: &Path, username: &str, groups: &[String], access: 
             other => other,
         }
     })
-    .await;
-    match signed_in {
-        Ok(Ok(tokens)) => {
-            println!(
-                "{}",
-                if access {
-                    tokens.access_token
-                } else {
-                    tokens.id_token
-                }
-            );
-            ExitCode::SUCCESS
+    .await??;
+    println!(
+        "{}",
+        if access {
+            tokens.access_token
+        } else {
+            tokens.id_token
         }
-        Ok(Err(error)) => failure(&error),
-        Err(error) => failure(&error),
-    }
+    );
+    Ok(())
 }
 
+/// What `make dev` runs with, as the steps use it (from [`DevFlags`]).
 struct DevArgs {
     port: u16,
     dynamodb_port: u16,
@@ -358,126 +326,105 @@ struct DevArgs {
     web_config: PathBuf,
 }
 
-fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs, String> {
-    let mut parsed = DevArgs {
-        port: 4000,
-        dynamodb_port: 8000,
-        cognito_port: DEFAULT_COGNITO_PORT,
-        cognito_env: PathBuf::from(DEFAULT_COGNITO_ENV_FILE),
-        polly_port: DEFAULT_POLLY_PORT,
-        functions_env: PathBuf::from(DEFAULT_FUNCTIONS_ENV_FILE),
-        http_api: false,
-        data_dir: Some(PathBuf::from(".local/dynamodb")),
-        users_file: Some(PathBuf::from(DEFAULT_USERS_FILE)),
-        api_key: None,
-        cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
-        rate_limit: DEFAULT_LOCAL_REQUESTS_PER_WINDOW,
-        allowed_origins: DEFAULT_DEV_ORIGINS.to_owned(),
-        web_port: DEFAULT_WEB_PORT,
-        web_config: PathBuf::from(DEFAULT_DEV_WEB_CONFIG_FILE),
-    };
-    let port = |value: Option<String>, flag: &str| -> Result<u16, String> {
-        let value = value.ok_or(format!("{flag} expects a port number"))?;
-        value
-            .parse()
-            .map_err(|_| format!("{flag} expects a port number, got {value:?}"))
-    };
-    while let Some(argument) = arguments.next() {
-        match argument.as_str() {
-            "--port" => parsed.port = port(arguments.next(), "--port")?,
-            "--dynamodb-port" => parsed.dynamodb_port = port(arguments.next(), "--dynamodb-port")?,
-            "--cognito-port" => parsed.cognito_port = port(arguments.next(), "--cognito-port")?,
-            "--polly-port" => parsed.polly_port = port(arguments.next(), "--polly-port")?,
-            "--web-port" => parsed.web_port = port(arguments.next(), "--web-port")?,
-            "--web-config" => {
-                parsed.web_config =
-                    PathBuf::from(arguments.next().ok_or("--web-config expects a file name")?)
-            }
-            "--api" => {
-                parsed.http_api = match arguments.next().as_deref() {
-                    Some("rest") => false,
-                    Some("http") => true,
-                    _ => return Err("--api expects rest or http".into()),
-                }
-            }
-            "--functions-env" => {
-                parsed.functions_env = PathBuf::from(
-                    arguments
-                        .next()
-                        .ok_or("--functions-env expects a file name")?,
-                )
-            }
-            "--cognito-env" => {
-                parsed.cognito_env = PathBuf::from(
-                    arguments
-                        .next()
-                        .ok_or("--cognito-env expects a file name")?,
-                )
-            }
-            "--data-dir" => {
-                parsed.data_dir = Some(PathBuf::from(
-                    arguments.next().ok_or("--data-dir expects a directory")?,
-                ))
-            }
-            "--users-file" => {
-                parsed.users_file = Some(PathBuf::from(
-                    arguments.next().ok_or("--users-file expects a file name")?,
-                ))
-            }
-            "--in-memory" => {
-                parsed.data_dir = None;
-                parsed.users_file = None;
-            }
-            "--api-key" => {
-                let key = arguments.next().ok_or("--api-key expects a value")?;
-                parsed.api_key = (!key.is_empty()).then_some(key);
-            }
-            "--cache-ttl" => {
-                let value = arguments.next().ok_or("--cache-ttl expects seconds")?;
-                let seconds = value
-                    .parse::<u64>()
-                    .map_err(|_| format!("--cache-ttl expects seconds, got {value:?}"))?;
-                parsed.cache_ttl = Duration::from_secs(seconds);
-            }
-            "--rate-limit" => {
-                let value = arguments
-                    .next()
-                    .ok_or("--rate-limit expects requests per 5 minutes")?;
-                parsed.rate_limit = value.parse::<u32>().map_err(|_| {
-                    format!(
-                        "--rate-limit expects requests per 5 minutes (0 for none), got {value:?}"
-                    )
-                })?;
-            }
-            "--allowed-origins" => {
-                let value = arguments
-                    .next()
-                    .ok_or("--allowed-origins expects ORIGIN,ORIGIN,... or *")?;
-                // Checked here so a typo stops `make dev` at once, with the reason.
-                notes_http::AllowedOrigins::parse("ALLOWED_ORIGINS", &value)
-                    .map_err(|e| format!("--allowed-origins: {e}"))?;
-                parsed.allowed_origins = value;
-            }
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
-    }
-    Ok(parsed)
+/// `notes-dev dev`'s flags as typed; [`DevArgs`] is what they mean.
+#[derive(Debug, Args)]
+struct DevFlags {
+    /// The local API's port.
+    #[arg(long, value_name = "PORT", default_value_t = 4000)]
+    port: u16,
+    /// DynamoDB Local's port (one already listening there is reused).
+    #[arg(long, value_name = "PORT", default_value_t = 8000)]
+    dynamodb_port: u16,
+    /// moto's port: the local Cognito and S3 (one already listening there is reused).
+    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_COGNITO_PORT)]
+    cognito_port: u16,
+    /// The local Polly's port.
+    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_POLLY_PORT)]
+    polly_port: u16,
+    /// Where the local pool's ids are written, as shell `export` lines.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_COGNITO_ENV_FILE)]
+    cognito_env: PathBuf,
+    /// Where the functions' environment is written for `make watch`.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_FUNCTIONS_ENV_FILE)]
+    functions_env: PathBuf,
+    /// Which of the template's APIs to serve.
+    #[arg(long, value_enum, default_value_t = ApiKind::Rest)]
+    api: ApiKind,
+    /// Where DynamoDB Local keeps its data.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Where the local pool's users are kept across restarts.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_USERS_FILE)]
+    users_file: PathBuf,
+    /// Keep neither tables nor users: everything in memory.
+    #[arg(long)]
+    in_memory: bool,
+    /// Require this API key (x-api-key); empty for none.
+    #[arg(long, value_name = "KEY")]
+    api_key: Option<String>,
+    /// How long the authorizer's results are cached, in seconds (default 60); 0 disables.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = seconds)]
+    cache_ttl: Option<Duration>,
+    /// Requests per caller per 5 minutes in front of the REST API; 0 for none.
+    // A negative number is a bad value of this flag (named in the error), not another flag.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = DEFAULT_LOCAL_REQUESTS_PER_WINDOW)]
+    rate_limit: u32,
+    /// The web origins browsers may call the API from: ORIGIN,ORIGIN,... or '*'.
+    #[arg(long, value_name = "ORIGINS", value_parser = allowed_origins, default_value = DEFAULT_DEV_ORIGINS)]
+    allowed_origins: String,
+    /// The web client's port.
+    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_WEB_PORT)]
+    web_port: u16,
+    /// Where the web client's configuration for this stack is written (served as /config.js).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_DEV_WEB_CONFIG_FILE)]
+    web_config: PathBuf,
 }
 
-/// An error of `make dev`, with its cause chain; printed by [`failure`].
+/// Where `make dev` keeps DynamoDB Local's data.
+const DEFAULT_DATA_DIR: &str = ".local/dynamodb";
+
+fn seconds(value: &str) -> Result<Duration, String> {
+    value
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("expects seconds, got {value:?}"))
+}
+
+/// Checked while parsing so a typo stops `make dev` at once, with the reason and the flag.
+fn allowed_origins(value: &str) -> Result<String, String> {
+    notes_http::AllowedOrigins::parse("ALLOWED_ORIGINS", value).map_err(|e| e.to_string())?;
+    Ok(value.to_owned())
+}
+
+impl From<DevFlags> for DevArgs {
+    fn from(flags: DevFlags) -> Self {
+        let kept = !flags.in_memory;
+        DevArgs {
+            port: flags.port,
+            dynamodb_port: flags.dynamodb_port,
+            cognito_port: flags.cognito_port,
+            cognito_env: flags.cognito_env,
+            polly_port: flags.polly_port,
+            functions_env: flags.functions_env,
+            http_api: flags.api == ApiKind::Http,
+            data_dir: kept.then_some(flags.data_dir),
+            users_file: kept.then_some(flags.users_file),
+            api_key: flags.api_key.filter(|key| !key.is_empty()),
+            cache_ttl: flags.cache_ttl.unwrap_or(DEFAULT_AUTHORIZER_CACHE_TTL),
+            rate_limit: flags.rate_limit,
+            allowed_origins: flags.allowed_origins,
+            web_port: flags.web_port,
+            web_config: flags.web_config,
+        }
+    }
+}
+
+/// An error of a command, with its cause chain: only reported, once, by [`failure`].
 type DevError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One line of progress: `make dev` never goes quiet for long without saying what it waits for.
 fn progress(message: &str) {
     eprintln!("==> {message}");
-}
-
-/// Everything `make dev` needs, in one process: Ctrl-C (or any exit) stops all of it.
-async fn dev(args: DevArgs) -> ExitCode {
-    match run_dev(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => failure(&*error),
-    }
 }
 
 /// The services `make dev` runs, kept alive (and stopped when dropped) together.
@@ -495,7 +442,10 @@ struct DevStack {
 /// `make dev`, step by step. The page's server comes first (a taken port stops everything before
 /// anything else starts) and answers "starting" until the backend is up; its address is announced
 /// only then, with the configuration it needs.
-async fn run_dev(args: DevArgs) -> Result<(), DevError> {
+///
+/// Everything `make dev` needs runs in this one process: Ctrl-C (or any exit) stops all of it.
+async fn run_dev(flags: DevFlags) -> Result<(), DevError> {
+    let args = DevArgs::from(flags);
     let web = start_web_server(&args).await?;
     let (dynamodb, dynamodb_endpoint) = start_dynamodb(&args).await?;
     let mut function_env = ensure_tables(&dynamodb_endpoint).await?;
@@ -846,92 +796,62 @@ fn announce(args: &DevArgs, web: &WebServer, stack: &DevStack) {
     );
 }
 
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["stack", "outputs"])))]
 struct WebConfigArgs {
-    source: StackSource,
-    front: web_client::Front,
+    /// Ask CloudFormation (the AWS CLI) for this stack's outputs (samconfig.toml's stack_name).
+    #[arg(long, value_name = "NAME", value_parser = non_empty_stack_name)]
+    stack: Option<String>,
+    /// A saved `describe-stacks` answer.
+    #[arg(long, value_name = "FILE")]
+    outputs: Option<PathBuf>,
+    /// Which of the stack's APIs the page calls.
+    #[arg(long, value_enum, default_value_t = ApiKind::Rest)]
+    api: ApiKind,
+    /// The REST API's key, sent as x-api-key.
+    #[arg(long, value_name = "KEY")]
     api_key: Option<String>,
+    /// Where to write the page's configuration.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_WEB_CONFIG_FILE)]
     out: PathBuf,
 }
 
-enum StackSource {
-    /// Ask CloudFormation (the AWS CLI) for this stack's outputs.
-    Stack(String),
-    /// A saved `describe-stacks` answer.
-    File(PathBuf),
+fn non_empty_stack_name(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Err("expects the stack's name (samconfig.toml's stack_name)".to_owned());
+    }
+    Ok(value.to_owned())
 }
 
-fn parse_web_config_args(
-    mut arguments: impl Iterator<Item = String>,
-) -> Result<WebConfigArgs, String> {
-    let mut source = None;
-    let mut front = web_client::Front::Rest;
-    let mut api_key = None;
-    let mut out = PathBuf::from(DEFAULT_WEB_CONFIG_FILE);
-    while let Some(argument) = arguments.next() {
-        match argument.as_str() {
-            "--stack" => {
-                let name = arguments.next().filter(|n| !n.is_empty());
-                source = Some(StackSource::Stack(name.ok_or(
-                    "--stack expects the stack's name (samconfig.toml's stack_name)",
-                )?));
-            }
-            "--outputs" => {
-                let file = arguments.next().ok_or("--outputs expects a file")?;
-                source = Some(StackSource::File(PathBuf::from(file)));
-            }
-            "--api" => {
-                front = match arguments.next().as_deref() {
-                    Some("rest") => web_client::Front::Rest,
-                    Some("http") => web_client::Front::Http,
-                    _ => return Err("--api expects rest or http".into()),
-                }
-            }
-            "--api-key" => {
-                api_key = Some(arguments.next().ok_or("--api-key expects a value")?);
-            }
-            "--out" => out = PathBuf::from(arguments.next().ok_or("--out expects a file")?),
-            other => return Err(format!("unexpected argument {other:?}")),
+impl WebConfigArgs {
+    fn front(&self) -> web_client::Front {
+        match self.api {
+            ApiKind::Rest => web_client::Front::Rest,
+            ApiKind::Http => web_client::Front::Http,
         }
     }
-    let source = source.ok_or("web-config needs --stack NAME or --outputs FILE")?;
-    Ok(WebConfigArgs {
-        source,
-        front,
-        api_key,
-        out,
-    })
 }
 
 /// `make web-config`: the page's `config.js` for a deployed stack.
-async fn write_deployed_web_config(args: WebConfigArgs) -> ExitCode {
-    let document = match &args.source {
-        StackSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
+async fn write_deployed_web_config(args: WebConfigArgs) -> Result<(), DevError> {
+    let text = match (&args.outputs, &args.stack) {
+        (Some(path), _) => std::fs::read_to_string(path).map_err(|e| {
             format!(
                 "could not read the stack outputs file {}: {e}",
                 path.display()
             )
-        }),
-        StackSource::Stack(name) => describe_stack(name),
+        })?,
+        (None, Some(name)) => describe_stack(name)?,
+        // clap's group requires one of the two.
+        (None, None) => return Err("web-config needs --stack NAME or --outputs FILE".into()),
     };
-    let document = match document.and_then(|text| {
-        serde_json::from_str::<serde_json::Value>(&text)
-            .map_err(|e| format!("the stack outputs are not JSON: {e}"))
-    }) {
-        Ok(document) => document,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let config = match WebConfig::from_stack_outputs(&document, args.front, args.api_key.as_deref())
-    {
-        Ok(config) => config,
-        Err(error) => return failure(&error),
-    };
-    if let Err(error) = config.write(&args.out) {
-        eprintln!("could not write {}", args.out.display());
-        return failure(&error);
-    }
+    let document = serde_json::from_str::<serde_json::Value>(&text)
+        .map_err(|e| format!("the stack outputs are not JSON: {e}"))?;
+    let front = args.front();
+    let config = WebConfig::from_stack_outputs(&document, front, args.api_key.as_deref())?;
+    config.write(&args.out).map_err(|error| -> DevError {
+        format!("could not write {}: {error}", args.out.display()).into()
+    })?;
     eprintln!(
         "wrote {out}: API {api}{key_note}\n\
          serve web/ (with it) from an origin listed in the stack's AllowedOrigin parameter; \
@@ -939,10 +859,7 @@ async fn write_deployed_web_config(args: WebConfigArgs) -> ExitCode {
          HostWebClient=true, `make publish-web` does it all)",
         out = args.out.display(),
         api = config.api_url(),
-        key_note = match (
-            args.front,
-            args.api_key.as_deref().filter(|k| !k.is_empty())
-        ) {
+        key_note = match (front, args.api_key.as_deref().filter(|k| !k.is_empty())) {
             (web_client::Front::Rest, None) => {
                 " (no API key: the REST API refuses the page with 403 unless the stack was \
                  deployed with ApiKeyRequired=false; or pass API_KEY=..., or use API=http)"
@@ -950,7 +867,7 @@ async fn write_deployed_web_config(args: WebConfigArgs) -> ExitCode {
             _ => "",
         },
     );
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// `aws cloudformation describe-stacks --stack-name NAME`, with the AWS CLI of `.venv` (or of
@@ -1008,11 +925,7 @@ fn write_functions_env(path: &Path, env: &[(String, String)]) -> std::io::Result
     std::fs::write(path, text)
 }
 
-fn usage_error(message: &str) -> ExitCode {
-    eprintln!("{message}\n{USAGE}");
-    ExitCode::from(2)
-}
-
+/// Prints the error and its cause chain, once, where the command ends.
 fn failure(error: &dyn std::error::Error) -> ExitCode {
     eprintln!("error: {error}");
     let mut source = error.source();
@@ -1034,9 +947,19 @@ mod tests {
         assert_eq!(local_table_name("IdempotencyTable"), "idempotency");
     }
 
+    /// Parses a command line after `notes-dev`, the error rendered as clap prints it.
+    fn parse(list: &[&str]) -> Result<Command, String> {
+        Cli::try_parse_from(std::iter::once("notes-dev").chain(list.iter().copied()))
+            .map(|cli| cli.command)
+            .map_err(|error| error.to_string())
+    }
+
     #[test]
     fn dev_arguments() {
-        let args = |list: &[&str]| parse_dev_args(list.iter().map(|s| (*s).to_owned()));
+        let args = |list: &[&str]| match parse(&[&["dev"][..], list].concat())? {
+            Command::Dev(args) => Ok(DevArgs::from(args)),
+            other => Err(format!("not dev: {other:?}")),
+        };
         let defaults = args(&[]).unwrap();
         assert_eq!(
             (defaults.port, defaults.dynamodb_port, defaults.cognito_port),
@@ -1142,11 +1065,14 @@ mod tests {
 
     #[test]
     fn web_config_arguments() {
-        let args = |list: &[&str]| parse_web_config_args(list.iter().map(|s| (*s).to_owned()));
+        let args = |list: &[&str]| match parse(&[&["web-config"][..], list].concat())? {
+            Command::WebConfig(args) => Ok(args),
+            other => Err(format!("not web-config: {other:?}")),
+        };
         let stack = args(&["--stack", "notes-app"]).unwrap();
-        assert!(matches!(&stack.source, StackSource::Stack(name) if name == "notes-app"));
+        assert_eq!(stack.stack.as_deref(), Some("notes-app"));
         assert_eq!(
-            stack.front,
+            stack.front(),
             web_client::Front::Rest,
             "the REST API by default"
         );
@@ -1162,9 +1088,9 @@ mod tests {
             "x.js",
         ])
         .unwrap();
-        assert!(matches!(&file.source, StackSource::File(path) if path == Path::new("o.json")));
+        assert_eq!(file.outputs.as_deref(), Some(Path::new("o.json")));
         assert_eq!(
-            (file.front, file.api_key.as_deref(), file.out),
+            (file.front(), file.api_key.as_deref(), file.out),
             (web_client::Front::Http, Some("k"), PathBuf::from("x.js"))
         );
         for (bad, why) in [
@@ -1182,7 +1108,10 @@ mod tests {
 
     #[test]
     fn token_arguments() {
-        let args = |list: &[&str]| parse_token_args(list.iter().map(|s| (*s).to_owned()));
+        let args = |list: &[&str]| match parse(&[&["token"][..], list].concat())? {
+            Command::Token(args) => Ok(args),
+            other => Err(format!("not token: {other:?}")),
+        };
         let parsed = args(&[
             "--pool",
             "/tmp/c.env",
@@ -1195,7 +1124,7 @@ mod tests {
         .unwrap();
         assert_eq!(parsed.env_file, PathBuf::from("/tmp/c.env"));
         assert_eq!(parsed.username, "bob");
-        assert_eq!(parsed.groups, ["a", "b"]);
+        assert_eq!(parsed.groups.0, ["a", "b"]);
         assert!(parsed.access);
         let parsed = args(&["--user", "alice"]).unwrap();
         assert_eq!(parsed.env_file, PathBuf::from(DEFAULT_COGNITO_ENV_FILE));
@@ -1210,14 +1139,43 @@ mod tests {
 
     #[test]
     fn arguments() {
-        let args = |list: &[&str]| parse_dynamodb_args(list.iter().map(|s| (*s).to_owned()));
+        let args = |list: &[&str]| match parse(&[&["dynamodb"][..], list].concat())? {
+            Command::Dynamodb(args) => Ok(args),
+            other => Err(format!("not dynamodb: {other:?}")),
+        };
         let parsed = args(&["--port", "0", "--in-memory", "--no-tables"]).unwrap();
-        assert_eq!(parsed.port, None);
-        assert!(!parsed.create_tables);
+        assert_eq!(parsed.port(), None);
+        assert_eq!(parsed.data_dir(), None);
+        assert!(parsed.no_tables);
         let parsed = args(&["--port", "8000", "--data-dir", ".local/dynamodb"]).unwrap();
-        assert_eq!(parsed.port, Some(8000));
-        assert_eq!(parsed.data_dir, Some(PathBuf::from(".local/dynamodb")));
+        assert_eq!(parsed.port(), Some(8000));
+        assert_eq!(parsed.data_dir(), Some(PathBuf::from(".local/dynamodb")));
         assert!(args(&["--port", "http"]).is_err());
         assert!(args(&["--bogus"]).is_err());
+    }
+
+    #[test]
+    fn usage_errors_exit_with_2_and_help_with_0() {
+        for (list, code, why) in [
+            (&["notes-dev"][..], 2, "a command is required"),
+            (&["notes-dev", "serve"][..], 2, "an unknown command"),
+            (
+                &["notes-dev", "dev", "--port"][..],
+                2,
+                "a flag without its value",
+            ),
+            (&["notes-dev", "--help"][..], 0, "--help"),
+            (&["notes-dev", "help"][..], 0, "help"),
+            (&["notes-dev", "dev", "-h"][..], 0, "a command's -h"),
+        ] {
+            let error = Cli::try_parse_from(list).err();
+            assert_eq!(error.map(|e| e.exit_code()), Some(code), "{why}");
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }
