@@ -39,7 +39,7 @@ EVENT ?= events/list-notes.json
 FUNCTIONS_ENV ?= .local/functions.env
 
 # Every binary the dev commands run (notes-dev and the functions) comes from one cargo command,
-# the same the tests build with (crates/notes-devkit/src/binaries.rs, DEV_BUILD_ARGS): one set of
+# the same the tests build with (crates/local-lambda/src/binaries.rs, DEV_BUILD_ARGS): one set of
 # features, so nothing is compiled twice. make runs it only when a source is newer than the last
 # build (then with cargo's progress in the terminal); otherwise `make token` starts at once.
 DEV_BUILD = cargo build --workspace --exclude notes-bench --bins --all-features
@@ -118,7 +118,7 @@ token: $(DEV_STAMP) ## Print an ID token of make dev's user pool (user created i
 	@$(NOTES_DEV) token --pool '$(COGNITO_ENV)' --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)
 
 web-config: setup-deploy ## Write web/config.js for a deployed stack from its outputs: make web-config [STACK=name] [API=http] [API_KEY=...] [OUTPUTS=saved-describe-stacks.json]
-	@cargo run --quiet -p notes-devkit --bin notes-dev -- web-config \
+	@cargo run --quiet -p notes-dev --bin notes-dev -- web-config \
 		$(if $(OUTPUTS),--outputs '$(OUTPUTS)',--stack '$(STACK)') --api $(API) --out '$(WEB_CONFIG)' \
 		$(if $(API_KEY),--api-key '$(API_KEY)')
 

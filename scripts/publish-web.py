@@ -87,7 +87,7 @@ def parameter(stack, name):
 
 def page_config(stack, front, api_key):
     """window.NOTES_CONFIG's values, as `notes-dev web-config` writes them for a deployed stack
-    (crates/notes-devkit/src/web_client.rs, WebConfig::from_stack_outputs)."""
+    (crates/notes-dev/src/web_client.rs, WebConfig::from_stack_outputs)."""
     outputs = outputs_of(stack)
 
     def output(key):

@@ -86,7 +86,7 @@ elif ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-# Real speech for the local Polly (crates/notes-devkit/src/polly_local.rs): espeak-ng speaks the
+# Real speech for the local Polly (crates/local-aws/src/polly_local.rs): espeak-ng speaks the
 # text as WAV and lame encodes it to mp3, as Polly returns it.
 if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v lame >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

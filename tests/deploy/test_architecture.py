@@ -199,7 +199,7 @@ def test_the_deploy_targets_need_no_test_tools(workspace):
     assert result.returncode == 0, result.stderr
     result, calls = make(workspace, "web-config", OUTPUTS="outputs.json")
     assert result.returncode == 0, result.stderr
-    assert any(call.startswith("cargo run --quiet -p notes-devkit --bin notes-dev -- web-config") for call in calls)
+    assert any(call.startswith("cargo run --quiet -p notes-dev --bin notes-dev -- web-config") for call in calls)
     result, calls = make(workspace, "publish-web", STACK="notes-x", API="http")
     assert result.returncode == 0, result.stderr
     assert "python scripts/publish-web.py --stack notes-x --api http" in calls

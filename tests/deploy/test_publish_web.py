@@ -18,7 +18,7 @@ import urllib.request
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-RECORDED = ROOT / "crates/notes-devkit/tests/data/describe-stacks.json"
+RECORDED = ROOT / "crates/notes-dev/tests/data/describe-stacks.json"
 REGION = "eu-west-1"
 BUCKET = "serverless-notes-rust-webbucket-9q8w7e6r5t4y"
 API_KEY_VALUE = "pk5Tq9Wn2Lx7Rb4Zc8Hv3Jm6Ys1Fd0Ga"

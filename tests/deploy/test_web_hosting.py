@@ -31,9 +31,9 @@ def headers_policy(template):
 
 
 def rust_policy_format():
-    """The directives make dev's web server sends (crates/notes-devkit/src/web_client.rs,
+    """The directives make dev's web server sends (crates/notes-dev/src/web_client.rs,
     content_security_policy), with {media} and {connect} where each deployment's origins go."""
-    source = (ROOT / "crates/notes-devkit/src/web_client.rs").read_text()
+    source = (ROOT / "crates/notes-dev/src/web_client.rs").read_text()
     body = source.split("pub fn content_security_policy(", 1)[1]
     match = re.search(r'format!\(\s*"((?:[^"\\]|\\.)*)"', body, re.S)
     assert match, "content_security_policy formats one string"

@@ -106,8 +106,8 @@ mod tests {
     fn verifies_rs256_signatures_and_nothing_else() {
         use base64::Engine as _;
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let key = notes_devkit::issuer::SigningKey::generate().unwrap();
-        let token = notes_devkit::issuer::TokenSpec::new("alice")
+        let key = notes_testkit::issuer::SigningKey::generate().unwrap();
+        let token = notes_testkit::issuer::TokenSpec::new("alice")
             .mint(&key)
             .unwrap();
         let jwk = key.jwk();
@@ -122,8 +122,8 @@ mod tests {
         assert!(verifier.verify(message.as_bytes(), &signature).is_ok());
         let tampered = message.replacen('e', "f", 1);
         assert!(verifier.verify(tampered.as_bytes(), &signature).is_err());
-        let other = notes_devkit::issuer::SigningKey::generate().unwrap();
-        let forged = notes_devkit::issuer::TokenSpec::new("alice")
+        let other = notes_testkit::issuer::SigningKey::generate().unwrap();
+        let forged = notes_testkit::issuer::TokenSpec::new("alice")
             .mint(&other)
             .unwrap();
         let (message, signature) = forged.rsplit_once('.').unwrap();

@@ -23,13 +23,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notes_devkit::CognitoLocal;
-use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
-use notes_devkit::polly_local::PollyLocal;
-use notes_devkit::s3_local::{self, LOCAL_AUDIO_BUCKET};
-use notes_devkit::tables::template_path;
-use notes_devkit::testing::{TestTables, fresh_tables_at};
-use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, workspace_root};
+use local_aws::CognitoLocal;
+use local_aws::polly_local::PollyLocal;
+use local_aws::s3_local::{self, LOCAL_AUDIO_BUCKET};
+use local_aws::tables::template_path;
+use local_aws::{DynamoDbLocal, DynamoDbLocalOptions, workspace_root};
+use notes_testkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
+use notes_testkit::testing::{TestTables, fresh_tables_at};
 use serde_json::{Value, json};
 
 use crate::measure::{Subject, measure_cold, measure_warm, median, succeeded};

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use notes_devkit::runtime_api::{Invocation, LambdaSandbox, Outcome};
+use local_lambda::runtime_api::{Invocation, LambdaSandbox, Outcome};
 use serde_json::Value;
 
 use crate::proxy::{RecordingProxy, Usage};

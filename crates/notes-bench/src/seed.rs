@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
     ScalarAttributeType, WriteRequest,
 };
-use notes_devkit::testing::TestTables;
+use notes_testkit::testing::TestTables;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -180,9 +180,9 @@ pub(crate) async fn baseline_posts(client: &Client, table: &str, count: u64) -> 
     batch_write(client, table, items).await
 }
 
-/// Items in a table (see [`notes_devkit::count_items`]).
+/// Items in a table (see [`local_aws::count_items`]).
 pub(crate) async fn count_items(client: &Client, table: &str) -> Result<u64, String> {
-    notes_devkit::count_items(client, table)
+    local_aws::count_items(client, table)
         .await
         .map_err(|e| e.to_string())
 }

@@ -11,7 +11,7 @@ use authorizer::{Effect, Rejection, TokenUse, Unauthorized};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use notes_devkit::issuer::{SigningKey, TokenSpec, unix_now};
+use notes_testkit::issuer::{SigningKey, TokenSpec, unix_now};
 use serde_json::{Value, json};
 
 use crate::Pool;
@@ -91,7 +91,7 @@ async fn no_invalid_token_passes_and_valid_ones_do() {
         assert_eq!(identity.token_use, *token_use, "{why}");
         assert_eq!(
             identity.sub,
-            notes_devkit::issuer::user_sub("alice"),
+            notes_testkit::issuer::user_sub("alice"),
             "{why}"
         );
     }
@@ -314,7 +314,7 @@ async fn a_production_configuration_never_accepts_local_tokens() {
     let production = authorizer::Config::from_lookup(|name| match name {
         "AWS_REGION" => Some("us-east-1".into()),
         "USER_POOL_ID" => Some("us-east-1_AbC123".into()),
-        "USER_POOL_CLIENT_IDS" => Some(notes_devkit::issuer::LOCAL_CLIENT_ID.into()),
+        "USER_POOL_CLIENT_IDS" => Some(notes_testkit::issuer::LOCAL_CLIENT_ID.into()),
         "JWKS_URL" => Some(pool.server.url()),
         _ => None,
     })
@@ -369,7 +369,7 @@ async fn key_rotation_is_picked_up_and_removed_keys_stop_working() {
 
     let new_key = SigningKey::generate().unwrap();
     pool.server
-        .set_document(notes_devkit::issuer::jwks(&[&new_key]));
+        .set_document(notes_testkit::issuer::jwks(&[&new_key]));
     let new = format!("Bearer {}", TokenSpec::new("alice").mint(&new_key).unwrap());
     assert!(
         verifier.verify(&new).is_ok(),

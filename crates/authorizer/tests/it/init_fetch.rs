@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use authorizer::{Config, JwksSource, Rejection, Verifier};
-use notes_devkit::issuer::{LOCAL_CLIENT_ID, LOCAL_ISSUER, SigningKey, TokenSpec, jwks};
+use notes_testkit::issuer::{LOCAL_CLIENT_ID, LOCAL_ISSUER, SigningKey, TokenSpec, jwks};
 
 /// A JWKS endpoint that answers its first request after `delay`, with `status` and `body`.
 fn slow_jwks(status: u16, body: String, delay: Duration) -> String {

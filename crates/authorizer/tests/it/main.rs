@@ -15,7 +15,7 @@ mod runtime;
 use std::time::Duration;
 
 use authorizer::{Config, JwksSource, Verifier};
-use notes_devkit::issuer::{JwksServer, LOCAL_CLIENT_ID, LOCAL_ISSUER, SigningKey, jwks};
+use notes_testkit::issuer::{JwksServer, LOCAL_CLIENT_ID, LOCAL_ISSUER, SigningKey, jwks};
 
 /// A user pool stand-in: one signing key published by a JWKS server.
 #[derive(Debug)]

@@ -3,14 +3,14 @@
 
 use std::path::Path;
 
-use notes_devkit::issuer::{TokenSpec, authorizer_env, user_sub};
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
+use local_lambda::runtime_api::{LambdaSandbox, Outcome};
+use notes_testkit::issuer::{TokenSpec, authorizer_env, user_sub};
 use serde_json::Value;
 
 use crate::Pool;
 
 fn fixture(name: &str) -> Value {
-    let path = notes_devkit::workspace_root().join("events").join(name);
+    let path = local_aws::workspace_root().join("events").join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -10,11 +10,11 @@
 
 use std::path::Path;
 
-use notes_devkit::runtime_api::LambdaSandbox;
-use notes_devkit::testing::{TestTables, call, fresh_tables};
+use local_lambda::runtime_api::LambdaSandbox;
 use notes_domain::{MAX_SAFE_INTEGER, NoteId, NoteReader, PageSize, UserId};
 use notes_dynamodb::DynamoNotes;
 use notes_http::fixtures::{as_user, fixture_json, with_body, with_header};
+use notes_testkit::testing::{TestTables, call, fresh_tables};
 
 async fn start() -> (TestTables, LambdaSandbox, DynamoNotes) {
     let tables = fresh_tables().await.unwrap();

@@ -11,14 +11,14 @@
 
 use std::path::Path;
 
-use notes_devkit::runtime_api::LambdaSandbox;
-use notes_devkit::testing::{TestAudio, TestTables, call, fresh_tables};
+use local_lambda::runtime_api::LambdaSandbox;
 use notes_domain::{
     AudioKey, Engine, Expectation, NoteId, NoteReader, NoteText, NoteWrite, NoteWriter, StoreError,
     Timestamp, UserId, Voice,
 };
 use notes_dynamodb::DynamoNotes;
 use notes_http::fixtures::{as_user, fixture_json, with_header};
+use notes_testkit::testing::{TestAudio, TestTables, call, fresh_tables};
 
 /// DynamoDB Local tables and an audio bucket in moto's S3, both the test's own.
 struct Stack {

@@ -12,14 +12,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use notes_devkit::DevkitError;
-use notes_devkit::mp3;
-use notes_devkit::polly_local::PollyLocal;
-use notes_devkit::runtime_api::LambdaSandbox;
-use notes_devkit::testing::{TestAudio, TestTables, call, fresh_tables};
+use local_aws::DevkitError;
+use local_aws::mp3;
+use local_aws::polly_local::PollyLocal;
+use local_lambda::runtime_api::LambdaSandbox;
 use notes_domain::{Expectation, NoteId, NoteText, NoteWrite, NoteWriter, Timestamp, UserId};
 use notes_dynamodb::DynamoNotes;
 use notes_http::fixtures::{ProxyResponse, fixture_json};
+use notes_testkit::testing::{TestAudio, TestTables, call, fresh_tables};
 use serde_json::Value;
 
 /// Everything a dictation needs, on loopback.

@@ -24,19 +24,19 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::BTreeMap;
 use tokio::runtime::Runtime;
 
-use notes_devkit::binaries::function_binary;
-use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
-use notes_devkit::local_api::{
+use local_apigw::local_api::{
     ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, Front, LocalApi, LocalApiConfig, MAX_REQUEST_BYTES,
 };
-use notes_devkit::runtime_api::LambdaSandbox;
-use notes_devkit::tables::template_path;
-use notes_devkit::testing::{
-    HttpReply, TestAudio, TestTables, fresh_tables, http_request, respond,
-};
+use local_aws::tables::template_path;
+use local_lambda::binaries::function_binary;
+use local_lambda::runtime_api::LambdaSandbox;
 use notes_http::MAX_BODY_BYTES;
 use notes_http::fixtures::{
     ProxyResponse, as_user, fixture_json, following, with_body, with_header, with_query,
+};
+use notes_testkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
+use notes_testkit::testing::{
+    HttpReply, TestAudio, TestTables, fresh_tables, http_request, respond,
 };
 use serde_json::{Value, json};
 
@@ -280,7 +280,7 @@ fn cursor_of(page: &ProxyResponse) -> String {
 /// moto's S3 with the audio bucket, and `env` extended to use it: the delete function deletes a
 /// deleted note's audio, so it needs a bucket even where nothing is dictated.
 async fn with_audio_bucket(env: Vec<(String, String)>) -> (TestAudio, Vec<(String, String)>) {
-    let audio = TestAudio::start(notes_devkit::s3_local::LOCAL_AUDIO_BUCKET)
+    let audio = TestAudio::start(local_aws::s3_local::LOCAL_AUDIO_BUCKET)
         .await
         .unwrap();
     let env = audio.with_env(env);
@@ -1734,7 +1734,7 @@ struct HttpApi {
     key: SigningKey,
     tables: TestTables,
     _jwks: JwksServer,
-    _s3: notes_devkit::testing::TestAudio,
+    _s3: notes_testkit::testing::TestAudio,
 }
 
 type Reply = HttpReply;
@@ -2212,7 +2212,7 @@ impl HttpApi {
             .map(|item| item.get("UserId").map_or("", String::as_str))
             .collect();
         // Keyed by alice's sub (issue 22), never by a name.
-        let alice_sub = notes_devkit::issuer::user_sub("alice");
+        let alice_sub = notes_testkit::issuer::user_sub("alice");
         if owners != [alice_sub.as_str()] || with_write.posts != after.posts {
             return Err(format!(
                 "the smuggled-identity write: new notes owned by {owners:?}; posts changed: {}",

@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use notes_devkit::binaries::function_binary;
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::tables::template_path;
-use notes_devkit::testing::{TestTables, call, fresh_tables, fresh_tables_at};
-use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
+use local_aws::tables::template_path;
+use local_aws::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
+use local_lambda::binaries::function_binary;
+use local_lambda::runtime_api::{LambdaSandbox, Outcome};
 use notes_domain::{NoteReader, PageSize, UserId};
 use notes_dynamodb::DynamoNotes;
 use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, with_body, with_header};
+use notes_testkit::testing::{TestTables, call, fresh_tables, fresh_tables_at};
 use serde_json::{Value, json};
 
 async fn sandboxes(
@@ -261,7 +261,7 @@ async fn start_dynamodb(port: u16, data_dir: std::path::PathBuf) -> DynamoDbLoca
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dynamodb_outage_is_a_quick_503_and_no_acknowledged_write_is_lost() {
     let data_dir = std::env::temp_dir().join(format!("notes-drill-{}", uuid_like()));
-    let port = notes_devkit::dynamodb_local::free_loopback_port().unwrap();
+    let port = local_aws::dynamodb_local::free_loopback_port().unwrap();
     let dynamodb = start_dynamodb(port, data_dir.clone()).await;
     let tables = fresh_tables_at(dynamodb.endpoint(), &template_path())
         .await
@@ -410,7 +410,7 @@ async fn throttling_is_a_503_after_the_sdks_retries() {
 }
 
 async fn item_count(tables: &TestTables, logical_id: &str) -> u64 {
-    notes_devkit::count_items(&tables.client, tables.table(logical_id).unwrap())
+    local_aws::count_items(&tables.client, tables.table(logical_id).unwrap())
         .await
         .unwrap()
 }
@@ -505,7 +505,7 @@ async fn retried_creates_with_idempotency_keys_store_each_item_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_jwks_outage_keeps_cached_keys_working_and_without_keys_refuses() {
-    use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
+    use notes_testkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
     const TOKENS: usize = 20;
     let key = SigningKey::generate().unwrap();
     let server = JwksServer::start(jwks(&[&key])).await.unwrap();
@@ -516,7 +516,7 @@ async fn a_jwks_outage_keeps_cached_keys_working_and_without_keys_refuses() {
         .collect();
     let event = |token: &str| {
         let mut event: Value = serde_json::from_str(
-            &std::fs::read_to_string(notes_devkit::workspace_root().join("events/authorizer.json"))
+            &std::fs::read_to_string(local_aws::workspace_root().join("events/authorizer.json"))
                 .unwrap(),
         )
         .unwrap();

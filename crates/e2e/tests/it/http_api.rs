@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use notes_devkit::binaries::function_binary;
-use notes_devkit::polly_local::PollyLocal;
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::testing::{TestAudio, TestTables, call, fresh_tables};
+use local_aws::polly_local::PollyLocal;
+use local_lambda::binaries::function_binary;
+use local_lambda::runtime_api::{LambdaSandbox, Outcome};
 use notes_http::fixtures::{ProxyResponse, fixture_json};
+use notes_testkit::testing::{TestAudio, TestTables, call, fresh_tables};
 use serde_json::Value;
 
 /// One set of function sandboxes on tables of their own.

@@ -5,19 +5,19 @@
 
 use std::time::Duration;
 
-use notes_devkit::binaries::function_binary;
+use local_lambda::binaries::function_binary;
 use std::sync::Arc;
 
-use notes_devkit::issuer::{
-    JwksServer, LOCAL_CLIENT_ID, LOCAL_ISSUER, SigningKey, TokenSpec, authorizer_env, jwks,
-};
-use notes_devkit::jwt_authorizer::JwtAuthorizer;
-use notes_devkit::local_api::{
+use local_apigw::jwt_authorizer::JwtAuthorizer;
+use local_apigw::local_api::{
     ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, Front, LocalApi, LocalApiConfig,
 };
-use notes_devkit::tables::template_path;
-use notes_devkit::testing::{HttpReply, fresh_tables, http_request};
-use notes_devkit::waf_rate_limit::{RETRY_AFTER_SECONDS, RateLimit, refusal_body};
+use local_apigw::waf_rate_limit::{RETRY_AFTER_SECONDS, RateLimit, refusal_body};
+use local_aws::tables::template_path;
+use notes_testkit::issuer::{
+    JwksServer, LOCAL_CLIENT_ID, LOCAL_ISSUER, SigningKey, TokenSpec, authorizer_env, jwks,
+};
+use notes_testkit::testing::{HttpReply, fresh_tables, http_request};
 use serde_json::{Value, json};
 
 const ORIGIN: &str = "http://localhost:3000";
@@ -28,7 +28,7 @@ struct Api {
     api: LocalApi,
     key: SigningKey,
     _jwks: JwksServer,
-    _s3: notes_devkit::testing::TestAudio,
+    _s3: notes_testkit::testing::TestAudio,
 }
 
 struct Options {

@@ -16,13 +16,13 @@ mod drills;
 mod http_api;
 mod local_api;
 
-use notes_devkit::binaries::function_binary;
-use notes_devkit::gateway::{AuthorizerDecision, decide, with_authorizer_context};
-use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::s3_local;
-use notes_devkit::testing::{TestAudio, fresh_tables};
+use local_apigw::gateway::{AuthorizerDecision, decide, with_authorizer_context};
+use local_aws::s3_local;
+use local_lambda::binaries::function_binary;
+use local_lambda::runtime_api::{LambdaSandbox, Outcome};
 use notes_http::fixtures::{ProxyResponse, fixture_json};
+use notes_testkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
+use notes_testkit::testing::{TestAudio, fresh_tables};
 use serde_json::{Value, json};
 
 struct Stack {

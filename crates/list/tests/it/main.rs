@@ -11,11 +11,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use notes_devkit::runtime_api::LambdaSandbox;
-use notes_devkit::testing::{TestTables, call, fresh_tables};
+use local_lambda::runtime_api::LambdaSandbox;
 use notes_domain::{Expectation, NoteId, NoteText, NoteWrite, NoteWriter, Timestamp, UserId};
 use notes_dynamodb::DynamoNotes;
 use notes_http::fixtures::{as_user, fixture_json, following, with_query};
+use notes_testkit::testing::{TestTables, call, fresh_tables};
 use serde_json::Value;
 
 async fn start() -> (TestTables, LambdaSandbox) {

@@ -10,7 +10,7 @@ use crate::tables;
 
 const TABLE: &str = "IdempotencyTable";
 
-async fn store() -> (DynamoIdempotency, notes_devkit::testing::TestTables) {
+async fn store() -> (DynamoIdempotency, notes_testkit::testing::TestTables) {
     let tables = tables().await;
     let name = tables
         .table(TABLE)

@@ -15,8 +15,8 @@ mod notes;
 mod posts;
 mod usage;
 
-use notes_devkit::testing::{TestTables, fresh_tables};
 use notes_domain::UserId;
+use notes_testkit::testing::{TestTables, fresh_tables};
 
 async fn tables() -> TestTables {
     fresh_tables()

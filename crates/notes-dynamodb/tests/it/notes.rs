@@ -422,7 +422,7 @@ async fn deletes_are_conditional_and_never_silent() {
 #[tokio::test]
 async fn an_unreachable_table_is_unavailable_not_internal() {
     // Nothing listens on this port: connection refused is transient, so the caller gets a 503.
-    let client = notes_devkit::tables::client_for_endpoint("http://127.0.0.1:9").await;
+    let client = local_aws::tables::client_for_endpoint("http://127.0.0.1:9").await;
     let store = DynamoNotes::new(client, "notes");
     let result = store
         .get_note(&user("alice"), &NoteId::parse("1").unwrap())

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use notes_devkit::testing::{TestTables, fresh_tables};
+use notes_testkit::testing::{TestTables, fresh_tables};
 use serde_json::{Value, json};
 
 const POOL_USERS: usize = 24;

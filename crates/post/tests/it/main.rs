@@ -10,9 +10,9 @@
 
 use std::path::Path;
 
-use notes_devkit::runtime_api::LambdaSandbox;
-use notes_devkit::testing::{call, fresh_tables};
+use local_lambda::runtime_api::LambdaSandbox;
 use notes_http::fixtures::{as_user, fixture_json, following, with_body, with_query};
+use notes_testkit::testing::{call, fresh_tables};
 
 #[tokio::test]
 async fn posts_get_sequential_ids_and_list_newest_first() {

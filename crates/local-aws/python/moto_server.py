@@ -1,0 +1,260 @@
+"""moto's server (`moto_server`), with what the dev kit needs of Cognito that moto 5.2.5 lacks
+or bends, done as Cognito does it:
+
+- `RevokeToken` (sign-out) and `ResendConfirmationCode` ("Send a new code"), below;
+- `ConfirmForgotPassword` ("Set new password" after "Forgot your password?") checks the new
+  password against the pool's policy, as Cognito does (`InvalidPasswordException`); moto's own
+  sets any password;
+- USER_SRP_AUTH with real SRP (`cognito_srp.py`): the labs' React client signs in with it, and
+  moto's own answers the `sub` for the username and accepts any password;
+- users that survive a restart (`cognito_state.py`), when `NOTES_COGNITO_STATE` names the file
+  to keep them in (`make dev` with its data kept on disk).
+
+`amazon-cognito-identity-js` signs out with `CognitoUser.signOut(callback)`, which calls
+Cognito's `RevokeToken` with the session's refresh token when the app client has token
+revocation on (as template.yaml's has). moto answers that action with a 500 ("not implemented"),
+so the dev kit runs moto through this file (`crates/local-aws/src/cognito_local.rs`) with the
+action added, as Cognito documents it:
+
+- the refresh token of this app client is revoked: `REFRESH_TOKEN_AUTH` with it then fails with
+  `NotAuthorizedException` ("Refresh Token has been revoked"), moto's own answer for a revoked
+  token, and the access tokens issued from it stop working for Cognito's user APIs (`GetUser`);
+- a refresh token of another app client is an `UnauthorizedException`; a missing token or client
+  id is an `InvalidParameterException`; an unknown (or already revoked) token succeeds, as
+  revoking it again changes nothing.
+
+`ResendConfirmationCode` answers as Cognito does for an unconfirmed user: where the code went,
+masked (`s***@e***`), by email; nothing is sent (moto accepts any code anyway). A confirmed user is
+an `InvalidParameterException`, an unknown one a `UserNotFoundException`, an unknown app client a
+`ResourceNotFoundException`.
+
+moto answers an operation it lacks with a 500 HTML page and no CORS headers, which a browser
+reports as a network failure: hence these two, where the web client meets them.
+
+`ForgotPassword`, `ChangePassword` and `GlobalSignOut` are moto's own and answer as Cognito
+does for what the web client does with them: `ForgotPassword` says where the code went (masked)
+and sends nothing (any code is accepted, as for sign-up); `ChangePassword` checks the current
+password and the policy; `GlobalSignOut` ends every refresh and access token of the user.
+
+Everything else is moto as installed; the arguments are moto_server's (`-H HOST -p PORT`).
+"""
+
+import base64
+import json
+import os
+import sys
+
+import cognito_srp
+import cognito_state
+
+from moto.cognitoidp import responses
+from moto.cognitoidp.exceptions import (
+    InvalidParameterException,
+    NotAuthorizedError,
+    ResourceNotFoundError,
+    UserNotFoundError,
+)
+from moto.cognitoidp.models import CognitoIdpBackend, UserStatus, cognitoidp_backends
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult, EmptyResult
+from moto.server import main
+
+
+class UnauthorizedException(JsonRESTError):
+    def __init__(self, message):
+        super().__init__("UnauthorizedException", message)
+
+
+def _origin_jti(token):
+    """The `origin_jti` claim of a moto access token (no signature check: moto issued it)."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        return json.loads(base64.urlsafe_b64decode(payload)).get("origin_jti")
+    except (IndexError, ValueError):
+        return None
+
+
+def revoke_token(self):
+    token = self._get_param("Token")
+    client_id = self._get_param("ClientId")
+    if not token or not client_id:
+        raise InvalidParameterException("Token and ClientId are required.")
+    for pool in cognitoidp_backends[self.current_account][self.region].user_pools.values():
+        entry = pool.refresh_tokens.get(token)
+        if entry is None:
+            continue
+        issued_to, _username, origin_jti = entry
+        if issued_to != client_id:
+            raise UnauthorizedException("Client is not authorized to revoke this token.")
+        pool.refresh_tokens[token] = None
+        for access_token in list(pool.access_tokens):
+            if _origin_jti(access_token) == origin_jti:
+                pool.access_tokens.pop(access_token, None)
+    return EmptyResult()
+
+
+def _masked(email):
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain[:1]}***" if domain else "***"
+
+
+def resend_confirmation_code(self):
+    client_id = self._get_param("ClientId")
+    username = self._get_param("Username")
+    if not client_id or not username:
+        raise InvalidParameterException("ClientId and Username are required.")
+    # Unauthenticated, like sign-up: the app client names the pool, in whatever account/region.
+    for account_backends in cognitoidp_backends.values():
+        for region, backend in account_backends.items():
+            if region == "global":
+                continue
+            for pool in backend.user_pools.values():
+                if client_id not in pool.clients:
+                    continue
+                user = pool._get_user(username)
+                if user is None:
+                    raise UserNotFoundError("Username/client id combination not found.")
+                if user.status == UserStatus["CONFIRMED"]:
+                    raise InvalidParameterException("User is already confirmed.")
+                email = next((a["Value"] for a in user.attributes if a["Name"] == "email"), "")
+                return ActionResult(
+                    {
+                        "CodeDeliveryDetails": {
+                            "Destination": _masked(email),
+                            "DeliveryMedium": "EMAIL",
+                            "AttributeName": "email",
+                        }
+                    }
+                )
+    raise ResourceNotFoundError(client_id)
+
+
+responses.CognitoIdpResponse.revoke_token = revoke_token
+responses.CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code
+
+_moto_confirm_forgot_password = CognitoIdpBackend.confirm_forgot_password
+
+
+def confirm_forgot_password(self, client_id, username, password, confirmation_code):
+    # The pool's policy first, as Cognito checks it before it looks at the code.
+    for pool in self.user_pools.values():
+        if client_id in pool.clients:
+            self._validate_password(user_pool_id=pool.id, password=password)
+            break
+    return _moto_confirm_forgot_password(self, client_id, username, password, confirmation_code)
+
+
+CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password
+
+
+# --- USER_SRP_AUTH, checked -----------------------------------------------------------------------
+
+CHALLENGES = cognito_srp.Challenges()
+INCORRECT = "Incorrect username or password."
+_moto_initiate_auth = CognitoIdpBackend.initiate_auth
+_moto_respond_to_auth_challenge = CognitoIdpBackend.respond_to_auth_challenge
+
+
+def _hides_unknown_users(backend, client_id):
+    """Whether the app client has PreventUserExistenceErrors on (as template.yaml's has)."""
+    for pool in backend.user_pools.values():
+        client = pool.clients.get(client_id)
+        if client is not None:
+            return client.extended_config.get("PreventUserExistenceErrors") == "ENABLED", pool
+    return False, None
+
+
+def initiate_auth(self, client_id, auth_flow, auth_parameters):
+    # moto's own checks first (client, user, enabled, confirmed, secret hash), then the challenge
+    # it made up is replaced by a real one.
+    try:
+        result = _moto_initiate_auth(self, client_id, auth_flow, auth_parameters)
+    except UserNotFoundError:
+        hides, pool = _hides_unknown_users(self, client_id)
+        if not hides:
+            raise
+        # PreventUserExistenceErrors: an unknown name looks like a wrong password. For SRP,
+        # Cognito even answers a challenge, which no password can meet.
+        if auth_flow != "USER_SRP_AUTH":
+            raise NotAuthorizedError(INCORRECT)
+        username = auth_parameters.get("USERNAME") or ""
+        parameters = CHALLENGES.begin(pool.id, username, None, auth_parameters.get("SRP_A", "0"))
+        if parameters is None:
+            raise NotAuthorizedError(INCORRECT)
+        self.sessions[parameters["SECRET_BLOCK"]] = (username, pool)
+        parameters["USERNAME"] = username
+        return {"ChallengeName": "PASSWORD_VERIFIER", "Session": parameters["SECRET_BLOCK"], "ChallengeParameters": parameters}
+    if auth_flow != "USER_SRP_AUTH" or result.get("ChallengeName") != "PASSWORD_VERIFIER":
+        return result
+    moto_session = result["Session"]
+    username, pool = self.sessions.pop(moto_session)
+    user = pool._get_user(username)
+    # Cognito names the user by username, but by `sub` where the username is an email or phone
+    # number (UsernameAttributes): the id the client must mix into its proof.
+    user_id = user.id if pool.extended_config.get("UsernameAttributes") else user.username
+    parameters = CHALLENGES.begin(pool.id, user_id, user.password or "", auth_parameters.get("SRP_A", "0"))
+    if parameters is None:
+        raise NotAuthorizedError(INCORRECT)
+    self.sessions[parameters["SECRET_BLOCK"]] = (user.username, pool)
+    parameters["USERNAME"] = user.username
+    return {
+        "ChallengeName": "PASSWORD_VERIFIER",
+        "Session": parameters["SECRET_BLOCK"],
+        "ChallengeParameters": parameters,
+    }
+
+
+def respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses):
+    if challenge_name == "PASSWORD_VERIFIER":
+        block = challenge_responses.get("PASSWORD_CLAIM_SECRET_BLOCK") or ""
+        proven = CHALLENGES.verify(
+            block,
+            challenge_responses.get("USERNAME") or "",
+            challenge_responses.get("TIMESTAMP") or "",
+            challenge_responses.get("PASSWORD_CLAIM_SIGNATURE") or "",
+        )
+        if not proven:
+            # A failed proof ends the sign-in, as in Cognito: the client starts again.
+            self.sessions.pop(block, None)
+            raise NotAuthorizedError(INCORRECT)
+    return _moto_respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses)
+
+
+CognitoIdpBackend.initiate_auth = initiate_auth
+CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
+
+
+# --- users kept across restarts ----------------------------------------------------------------------
+
+STATE_FILE = os.environ.get("NOTES_COGNITO_STATE")
+if STATE_FILE:
+    STORE = cognito_state.Store(STATE_FILE)
+    _moto_create_user_pool = CognitoIdpBackend.create_user_pool
+    _moto_delete_user_pool = CognitoIdpBackend.delete_user_pool
+    _moto_call_action = responses.CognitoIdpResponse.call_action
+
+    def create_user_pool(self, name, extended_config):
+        pool = _moto_create_user_pool(self, name, extended_config)
+        STORE.restore_pool(pool)
+        return pool
+
+    def delete_user_pool(self, user_pool_id):
+        name = self.describe_user_pool(user_pool_id).name
+        _moto_delete_user_pool(self, user_pool_id)
+        STORE.forget_pool(name)
+
+    def call_action(self):
+        answer = _moto_call_action(self)
+        # Reads change nothing worth keeping; everything else is saved once it has succeeded.
+        action = self._get_action()
+        if not action.startswith(("Describe", "List", "Get")) and answer[0] < 400:
+            STORE.save()
+        return answer
+
+    CognitoIdpBackend.create_user_pool = create_user_pool
+    CognitoIdpBackend.delete_user_pool = delete_user_pool
+    responses.CognitoIdpResponse.call_action = call_action
+
+if __name__ == "__main__":
+    sys.exit(main())

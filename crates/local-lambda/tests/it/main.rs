@@ -1,0 +1,13 @@
+//! Integration tests of the Runtime API emulator, driven over HTTP by a stand-in for a function.
+
+// The workspace denies these lints to keep panics out of code that serves requests. In a test,
+// panicking on a broken expectation is how the test fails, so this binary allows them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod fake_runtime_client;
+mod runtime_api;
