@@ -8,6 +8,7 @@ import functools
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import tomllib
 
@@ -134,8 +135,13 @@ def flags(tokens):
 
 @functools.cache
 def help_text(*command):
-    result = subprocess.run([*command], capture_output=True, text=True, cwd=ROOT,
-                            env={**os.environ, "PATH": TOOLS_PATH, "SAM_CLI_TELEMETRY": "0", "AWS_PAGER": ""})
+    """A command's help as text. The AWS CLI renders its help pages with groff (or mandoc) and
+    pages them: cat, so nothing waits for a terminal."""
+    if command[0] == "aws":
+        assert shutil.which("groff") or shutil.which("mandoc"), "`aws ... help` needs groff or mandoc (apt-get install groff-base)"
+    result = subprocess.run([*command], capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "PATH": TOOLS_PATH, "SAM_CLI_TELEMETRY": "0", "AWS_PAGER": "",
+                                 "MANPAGER": "cat", "PAGER": "cat"})
     return result.returncode, result.stdout + result.stderr
 
 
@@ -432,3 +438,20 @@ def test_every_link_of_the_guide_leads_somewhere():
                 assert anchor in {slug(h) for h in re.findall(r"^#+ (.+)$", target.read_text(), flags=re.M)}, link
         else:
             assert anchor in anchors, f"{link}: no such heading in docs/deploy.md"
+
+
+def test_the_counts_the_guide_gives_are_the_templates():
+    """"the six functions", "the eight log groups": a function added to the template makes the
+    guide's words wrong until they are changed."""
+    numbers = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+               "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+    template = load_template()
+    count = lambda kind: sum(resource["Type"] == kind for resource in template["Resources"].values())
+    text = re.sub(r"\s+", " ", GUIDE.read_text())
+    claims = [("functions", "AWS::Serverless::Function"), ("log groups", "AWS::Logs::LogGroup")]
+    for noun, kind in claims:
+        said = re.findall(rf"\bthe (\w+) {noun}\b", text)
+        said = [word for word in said if word in numbers]
+        assert said, f"the guide gives no count of {noun}"
+        for word in said:
+            assert numbers[word] == count(kind), f"the guide says {word} {noun}, the template has {count(kind)}"
