@@ -2,9 +2,12 @@
 targets and their variables, the SAM CLI's and the AWS CLI's subcommands and flags, the
 samconfig.toml environments, the stack outputs it reads, the scripts it calls), the teardown reads
 every handle before the stack and its outputs are gone, and the parameters and costs it names
-are the template's. Offline: make -n, `sam ... --help`, `aws ... help`, the templates' text."""
+are the template's. Offline: make -n, `sam ... --help`, `aws ... help`, the templates' text, and
+the teardown's blocks run as written by bash against moto (a stand-in stack with the real
+stack's retained tables, pool, buckets and output names), `sam delete` included."""
 
 import functools
+import json
 import os
 import re
 import shlex
@@ -455,3 +458,58 @@ def test_the_counts_the_guide_gives_are_the_templates():
         assert said, f"the guide gives no count of {noun}"
         for word in said:
             assert numbers[word] == count(kind), f"the guide says {word} {noun}, the template has {count(kind)}"
+
+
+# The teardown, run as written against moto's CloudFormation, DynamoDB, Cognito and S3: a
+# stand-in stack with the real stack's retained resources, buckets and output names.
+from test_publish_web import REGION, aws_env, client, moto_endpoint  # noqa: E402,F401 (fixtures)
+
+
+def sh_blocks(section):
+    return re.findall(r"^```sh\n(.*?)^```", sections(GUIDE.read_text())[section], flags=re.M | re.S)
+
+
+def test_the_teardown_runs_as_written(aws_env, moto_endpoint, tmp_path):
+    stack = stack_names()["default"]
+    pool = client("cognito-idp", moto_endpoint).create_user_pool(PoolName=f"{stack}-users")["UserPool"]["Id"]
+    table = {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": {
+        "BillingMode": "PAY_PER_REQUEST", "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}]}}
+    bucket = {"Type": "AWS::S3::Bucket"}
+    standin = {
+        "Resources": {"NotesTable": table, "PostsTable": table, "UsageTable": table, "AudioBucket": bucket, "WebBucket": bucket},
+        "Outputs": {
+            **{f"{name}Name": {"Value": {"Ref": name}} for name in ("NotesTable", "PostsTable", "UsageTable")},
+            "AudioBucketName": {"Value": {"Ref": "AudioBucket"}}, "WebBucketName": {"Value": {"Ref": "WebBucket"}},
+            "UserPoolId": {"Value": pool},
+        },
+    }
+    # The stand-in names only outputs the real template has.
+    assert set(standin["Outputs"]) <= outputs("template.yaml")
+    cloudformation, s3, dynamodb = (client(name, moto_endpoint) for name in ("cloudformation", "s3", "dynamodb"))
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(standin))
+    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in cloudformation.describe_stack_resources(StackName=stack)["StackResources"]}
+    for name in ("AudioBucket", "WebBucket"):
+        s3.put_object(Bucket=resources[name], Key="user/note/a.mp3", Body=b"x")
+
+    blocks = sh_blocks("## Teardown")
+    run = lambda script: subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=aws_env,
+                                        capture_output=True, text=True, timeout=300)
+    # The stack's deletion, then the log groups left: as a user types them, in one shell.
+    result = run(blocks[0] + blocks[1])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not [s for s in cloudformation.list_stacks()["StackSummaries"] if s["StackName"] == stack and s["StackStatus"] != "DELETE_COMPLETE"]
+    buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert not {resources["AudioBucket"], resources["WebBucket"]} & buckets, "the buckets were emptied and deleted"
+    tables = set(dynamodb.list_tables()["TableNames"])
+    assert {resources["NotesTable"], resources["PostsTable"], resources["UsageTable"]} <= tables, "the tables are retained"
+    handles = (tmp_path / "retained-resources.txt").read_text().split()
+    assert handles == [stack, resources["NotesTable"], resources["PostsTable"], resources["UsageTable"], pool]
+
+    # Dropping the data from a new shell, with the handles read back as the guide says.
+    teardown = sections(GUIDE.read_text())["## Teardown"]
+    (read_back,) = re.findall(r"`(read -r [^`]+)`", teardown)
+    result = run(read_back + "\n" + blocks[2])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not {resources["NotesTable"], resources["PostsTable"], resources["UsageTable"]} & set(dynamodb.list_tables()["TableNames"])
+    assert pool not in {p["Id"] for p in client("cognito-idp", moto_endpoint).list_user_pools(MaxResults=60)["UserPools"]}
