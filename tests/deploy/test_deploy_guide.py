@@ -465,6 +465,15 @@ def test_the_counts_the_guide_gives_are_the_templates():
 from test_publish_web import REGION, aws_env, client, moto_endpoint  # noqa: E402,F401 (fixtures)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def moto_knows_aws_managed_policies():
+    """moto's IAM knows AWS's managed policies (AmazonAPIGatewayPushToCloudWatchLogs) only when
+    told so; autouse, so it is set before this module's moto server starts."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        yield
+
+
 def sh_blocks(section):
     return re.findall(r"^```sh\n(.*?)^```", sections(GUIDE.read_text())[section], flags=re.M | re.S)
 
@@ -513,3 +522,26 @@ def test_the_teardown_runs_as_written(aws_env, moto_endpoint, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert not {resources["NotesTable"], resources["PostsTable"], resources["UsageTable"]} & set(dynamodb.list_tables()["TableNames"])
     assert pool not in {p["Id"] for p in client("cognito-idp", moto_endpoint).list_user_pools(MaxResults=60)["UserPools"]}
+
+
+def test_the_account_stack_is_removed_as_written(aws_env, moto_endpoint, tmp_path):
+    """The last teardown block against moto: account.yaml's role, as its stack creates it
+    (moto's CloudFormation has no AWS::ApiGateway::Account, the setting: left out), read, the
+    stack deleted and the retained role detached and deleted."""
+    from conftest import CfnLoader
+
+    account = yaml.load((ROOT / "account.yaml").read_text(), Loader=CfnLoader)
+    del account["Resources"]["ApiGatewayAccount"]
+    cloudformation, iam = client("cloudformation", moto_endpoint), client("iam", moto_endpoint)
+    cloudformation.create_stack(StackName=ACCOUNT_STACK, TemplateBody=json.dumps(account), Capabilities=["CAPABILITY_IAM"])
+    (role,) = [r["PhysicalResourceId"] for r in cloudformation.describe_stack_resources(StackName=ACCOUNT_STACK)["StackResources"]]
+    # What CloudFormation attaches on AWS (moto's role resource leaves ManagedPolicyArns out).
+    (policy,) = account["Resources"]["ApiGatewayCloudWatchRole"]["Properties"]["ManagedPolicyArns"]
+    iam.attach_role_policy(RoleName=role, PolicyArn=policy["Fn::Sub"].replace("${AWS::Partition}", "aws"))
+
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", sh_blocks("## Teardown")[3]], cwd=tmp_path, env=aws_env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert role not in {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert not [s for s in cloudformation.list_stacks()["StackSummaries"]
+                if s["StackName"] == ACCOUNT_STACK and s["StackStatus"] != "DELETE_COMPLETE"]
