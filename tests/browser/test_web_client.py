@@ -719,7 +719,123 @@ def test_a_phone_width_screen(browser, web_url, cognito, pool, screenshot_dir):
     for name in ("Add note", "Sign out", "Edit", "Listen", "Delete"):
         box = page.get_by_role("button", name=name).first.bounding_box()
         assert box and box["height"] >= 24 and box["width"] >= 24, f"{name}: {box}"
-    shot(page, screenshot_dir, "phone-01-notes")
+    # The first note starts in the first screen: header, tabs, composer and search above it are compact.
+    top = notes_list(page).get_by_role("listitem").first.evaluate(
+        "li => li.getBoundingClientRect().top + window.scrollY"
+    )
+    assert top < 740 * 0.6, f"the first note starts at y = {top:.0f} on a 360 x 740 screen"
+    # The voice picker takes less room than search, on the same line.
+    search = page.get_by_label("Search notes").bounding_box()
+    voice = page.get_by_label("Voice").bounding_box()
+    assert voice["width"] < search["width"], (voice, search)
+    assert abs(voice["y"] - search["y"]) < 8, "the voice picker is not beside search"
+    # A 10,000-character note is a few lines with "Show more", not several screens.
+    long_text = "A long note\n" + " ".join(f"word{n:04}" for n in range(1100))
+    assert len(long_text) <= 10_000
+    new_note_box(page).fill(long_text)
+    page.get_by_role("button", name="Add note").click()
+    long_note = note_item(page, "word1099")
+    expect(long_note).to_have_count(1)
+    height = long_note.bounding_box()["height"]
+    assert height < 740 / 2, f"a collapsed long note is {height:.0f}px high"
+    top = notes_list(page).get_by_role("listitem").nth(1).evaluate(
+        "li => li.getBoundingClientRect().top + window.scrollY"
+    )
+    assert top < 740, f"the note after a long one starts at y = {top:.0f}"
+    shot(page, screenshot_dir, "phone-01-notes", full_page=False)
+    context.close()
+
+
+def test_notes_read_as_cards_and_long_ones_collapse(browser, web_url, cognito, pool, screenshot_dir):
+    """A note's first line is its title and the rest a preview; a long note shows a few lines and
+    "Show more" (a button with aria-expanded, by keyboard too) opens and closes the rest; the time
+    is small beside compact actions; axe-core finds nothing in either state."""
+    page, _ = signed_in_audited_page(browser, web_url, cognito, pool, "cards")
+    add_note(page, "Shopping list\nmilk\neggs")
+    card = note_item(page, "Shopping list")
+    expect(card.get_by_role("heading", name="Shopping list", exact=True)).to_be_visible()
+    expect(card.get_by_text("milk")).to_be_visible()
+    expect(card.get_by_role("button", name="Show more")).to_have_count(0)
+    # The time is secondary: smaller than the note's own text.
+    sizes = card.evaluate(
+        "li => ['.note-title', '.note-preview', '.meta'].map(s => parseFloat(getComputedStyle(li.querySelector(s)).fontSize))"
+    )
+    assert sizes[2] < sizes[1] <= sizes[0], sizes
+    # The actions are compact: one line, lower than the default button, each with its own name.
+    edit = card.get_by_role("button", name="Edit").bounding_box()
+    delete = card.get_by_role("button", name="Delete").bounding_box()
+    assert abs(edit["y"] - delete["y"]) < 4 and edit["height"] < 44, (edit, delete)
+
+    long_text = "Minutes of the long meeting\n" + " ".join(f"item{n:04}" for n in range(1090))
+    new_note_box(page).fill(long_text)
+    page.get_by_role("button", name="Add note").click()
+    long_note = note_item(page, "item1089")
+    expect(long_note).to_have_count(1)
+    more = long_note.get_by_role("button", name="Show more")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    collapsed = long_note.bounding_box()["height"]
+    assert collapsed < 300, f"a collapsed 10,000-character note is {collapsed:.0f}px high"
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "cards-01-collapsed", full_page=False)
+
+    more.focus()
+    page.keyboard.press("Enter")
+    less = long_note.get_by_role("button", name="Show less")
+    expect(less).to_have_attribute("aria-expanded", "true")
+    expect(less).to_be_focused()
+    expanded = long_note.bounding_box()["height"]
+    assert expanded > 3 * collapsed, (collapsed, expanded)
+    assert accessibility_violations(page) == []
+    page.keyboard.press("Enter")
+    expect(long_note.get_by_role("button", name="Show more")).to_be_focused()
+    assert long_note.bounding_box()["height"] == collapsed
+    page.context.close()
+
+
+def test_dark_mode_follows_the_system_setting(browser, web_url, cognito, pool, screenshot_dir):
+    """With the system in dark mode the page is dark, and axe-core's contrast audit still passes on
+    sign-in, the notes, an edit, the delete question, the board and the account."""
+    username = unique("dark")
+    create_user(cognito, pool, username)
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, color_scheme="dark", bypass_csp=True
+    )
+    page = context.new_page()
+    page.goto(web_url + "/")
+    expect(page.get_by_role("form", name="Sign in")).to_be_visible()
+    luminance = """el => {
+        const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\\d+/g).map(Number);
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    }"""
+    assert page.locator("body").evaluate(luminance) < 0.2
+    assert accessibility_violations(page) == []
+    sign_in(page, username)
+    add_note(page, "Dark note\nread at night")
+    card = note_item(page, "Dark note")
+    assert card.evaluate(luminance) < 0.2
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "dark-01-phone", full_page=False)
+    card.get_by_role("button", name="Edit").click()
+    expect(editing_item(page).get_by_label("Edit note")).to_be_focused()
+    assert accessibility_violations(page) == []
+    page.keyboard.press("Escape")
+    note_item(page, "Dark note").get_by_role("button", name="Delete").click()
+    expect(note_item(page, "Dark note").get_by_text("Delete this note?")).to_be_visible()
+    assert accessibility_violations(page) == []
+    page.get_by_role("button", name="Board").click()
+    expect(page.get_by_role("form", name="New post")).to_be_visible()
+    assert accessibility_violations(page) == []
+    page.get_by_role("button", name="Account").click()
+    expect(page.get_by_role("form", name="Change password")).to_be_visible()
+    assert accessibility_violations(page) == []
+
+    # The same page with the system in light mode is light.
+    light = browser.new_context(color_scheme="light")
+    light_page = light.new_page()
+    light_page.goto(web_url + "/")
+    expect(light_page.get_by_role("form", name="Sign in")).to_be_visible()
+    assert light_page.locator("body").evaluate(luminance) > 0.8
+    light.close()
     context.close()
 
 
