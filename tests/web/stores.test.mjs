@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { createBoardStore } from "../../web/js/board.js";
+import { createBoardStore } from "../../web/js/stores/board-store.js";
 import { appendUnique, pageArray } from "../../web/js/pages.js";
 import { errorFromStatus } from "../../web/js/errors.js";
-import { createNotesStore, isSearch, matches } from "../../web/js/notes.js";
+import { createNotesStore, isSearch, matches } from "../../web/js/stores/notes-store.js";
 
 /** A fake api: `handler(method, url, options)` answers each request; every request is recorded. */
 function fakeApi(handler) {

@@ -2,10 +2,10 @@
 // the writes (create with an Idempotency-Key, edit and delete with If-Match, dictate).
 // Talks to the API only through `api.request`; renders nothing.
 
-import { ifMatchFor } from "./api.js";
-import { latestOnly } from "./debounce.js";
-import { createSubmission } from "./idempotency.js";
-import { appendUnique, pageArray } from "./pages.js";
+import { ifMatchFor } from "../api.js";
+import { latestOnly } from "../debounce.js";
+import { createSubmission } from "../idempotency.js";
+import { appendUnique, pageArray } from "../pages.js";
 
 export const PAGE_SIZE = 20;
 

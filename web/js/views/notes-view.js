@@ -1,4 +1,4 @@
-// The notes list: one <li> per note, edited, confirmed for deletion and dictated in place. Keyed
+// The notes view: one card per note, edited, confirmed for deletion and dictated in place. Keyed
 // by NoteId so an item is rebuilt only when its note or its own state changes (a textarea being
 // typed in, or audio playing in another note, is left alone). An edit is kept as a draft while it
 // is typed (a reload or a search that hides the note opens it again) and stays open, with what
