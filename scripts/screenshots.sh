@@ -21,7 +21,7 @@ shots="$work/screenshots"
 NOTES_API="http://127.0.0.1:$PORT" SCREENSHOT_DIR="$shots" \
   python -m pytest -q -p no:cacheprovider tests/browser/test_web_client.py "$@"
 mkdir -p docs/screenshots
-for name in journey-03-dictated journey-04-board conflict-01-view phone-01-notes dark-01-phone cards-01-collapsed; do
+for name in journey-03-dictated journey-04-board conflict-01-view phone-01-notes dark-01-phone cards-01-collapsed mfa-01-setup; do
   if [ -f "$shots/$name.png" ]; then
     cp "$shots/$name.png" "docs/screenshots/$name.png"
     echo "docs/screenshots/$name.png" >&2

@@ -7,9 +7,14 @@ session, a token that expires, an API that goes away), it does exactly that from
 boto3 against the same pool, the page's own clock moved forward, the browser's connection to the
 API refused. Each test saves screenshots into SCREENSHOT_DIR (default target/screenshots)."""
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
+import struct
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -1392,3 +1397,120 @@ def test_an_edit_restored_after_a_change_elsewhere_meets_the_conflict_view(brows
     assert [n["Note"] for n in all_notes(api_url, token)] == ["my edit from before"]
     assert draft_keys(page) == []
     page.context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Two-factor sign-in with an authenticator app (TOTP), computed here as the app computes it.
+
+
+def totp(secret, at=None):
+    """The six-digit RFC 6238 code (HMAC-SHA1, 30-second step) of a base32 secret, as an
+    authenticator app shows it."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{number % 1_000_000:06}"
+
+
+def test_totp_helper_meets_rfc_6238():
+    secret = base64.b32encode(b"12345678901234567890").decode()
+    assert totp(secret, at=59) == "287082"
+    assert totp(secret, at=1111111109) == "081804"
+
+
+def test_two_factor_is_set_up_with_a_qr_code_and_asked_for_at_sign_in(browser, web_url, cognito, pool, screenshot_dir):
+    """Account > Set up two-factor shows the key as a QR code and as text; a wrong code is refused
+    beside its box, the right one turns it on (the pool says so); sign-in then asks for the code
+    after the password, refuses a wrong one and one already used, and takes the right one; turned
+    off, sign-in takes the password alone. axe-core audits the set-up and the code form."""
+    username = unique("totp")
+    create_user(cognito, pool, username)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(web_url + "/")
+    sign_in(page, username)
+    page.get_by_role("button", name="Account").click()
+    card = page.get_by_role("group", name="Two-factor sign-in")
+    expect(card.get_by_text("Off: signing in asks for your password only.")).to_be_visible()
+    card.get_by_role("button", name="Set up two-factor").click()
+    setup = page.get_by_role("form", name="Set up two-factor")
+    expect(setup.get_by_label("Code from the app")).to_be_focused()
+    qr = setup.get_by_role("img", name="QR code of your two-factor key")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 100 && img.src.startsWith('data:image/gif')")
+    secret = setup.locator("#mfa-secret").inner_text().replace(" ", "")
+    assert re.fullmatch(r"[A-Z2-7]{52}", secret), secret
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "mfa-01-setup", full_page=False)
+
+    # A wrong code: refused beside the box, two-factor still off.
+    wrong = totp(secret, at=time.time() + 600)
+    setup.get_by_label("Code from the app").fill(wrong)
+    setup.get_by_role("button", name="Turn on two-factor").click()
+    error = setup.get_by_role("alert")
+    expect(error).to_have_text("That code is not correct. Type the 6-digit code your authenticator app shows now.")
+    expect(setup.get_by_label("Code from the app")).to_be_focused()
+    assert cognito.admin_get_user(UserPoolId=pool["pool_id"], Username=username)["UserMFASettingList"] == []
+    setup.get_by_label("Code from the app").fill("12 34")
+    setup.get_by_role("button", name="Turn on two-factor").click()
+    expect(error).to_have_text("The code is 6 digits, such as 123456.")
+
+    setup.get_by_label("Code from the app").fill(totp(secret))
+    setup.get_by_role("button", name="Turn on two-factor").click()
+    expect(page.get_by_role("status")).to_contain_text("Two-factor sign-in is on.")
+    expect(card.get_by_text("On: signing in asks for your password and a code")).to_be_visible()
+    expect(setup).to_be_hidden()
+    user = cognito.admin_get_user(UserPoolId=pool["pool_id"], Username=username)
+    assert user["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"], user
+    assert user["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA", user
+
+    # Sign-in: the password, then the code.
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    form = page.get_by_role("form", name="Sign in")
+    form.get_by_label("Username").fill(username)
+    form.get_by_label("Password").fill(PASSWORD)
+    form.get_by_role("button", name="Sign in").click()
+    code_form = page.get_by_role("form", name="Two-factor code")
+    expect(code_form.get_by_label("Code")).to_be_focused()
+    expect(page.get_by_text(f"Signed in as {username}")).to_have_count(0)
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "mfa-02-code", full_page=False)
+    code_form.get_by_label("Code").fill(wrong)
+    code_form.get_by_role("button", name="Verify code").click()
+    expect(code_form.get_by_role("alert")).to_have_text(
+        "That code is not correct. Type the 6-digit code your authenticator app shows now."
+    )
+    used = totp(secret)
+    code_form.get_by_label("Code").fill(used)
+    code_form.get_by_role("button", name="Verify code").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    expect(new_note_box(page)).to_be_focused()
+
+    # The same code again, in another sign-in: refused, as Cognito refuses it.
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    sign_in_form = page.get_by_role("form", name="Sign in")
+    sign_in_form.get_by_label("Username").fill(username)
+    sign_in_form.get_by_label("Password").fill(PASSWORD)
+    sign_in_form.get_by_role("button", name="Sign in").click()
+    code_form.get_by_label("Code").fill(used)
+    code_form.get_by_role("button", name="Verify code").click()
+    expect(code_form.get_by_role("alert")).to_have_text(
+        "That code was already used. Wait for the next one in your authenticator app."
+    )
+    # The next code (the following 30-second step) signs in.
+    page.wait_for_timeout(max(0.0, 30 - time.time() % 30) * 1000 + 500)
+    code_form.get_by_label("Code").fill(totp(secret))
+    code_form.get_by_role("button", name="Verify code").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+
+    # Turned off: the password alone again.
+    page.get_by_role("button", name="Account").click()
+    expect(card.get_by_text("On: signing in asks for your password and a code")).to_be_visible()
+    card.get_by_role("button", name="Turn off two-factor").click()
+    expect(card.get_by_text("Off: signing in asks for your password only.")).to_be_visible()
+    assert cognito.admin_get_user(UserPoolId=pool["pool_id"], Username=username)["UserMFASettingList"] == []
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    sign_in(page, username)
+    context.close()

@@ -178,7 +178,10 @@ function start(config, cognito) {
     showSection("board");
     board.load();
   });
-  els.showAccount.addEventListener("click", () => showSection("account"));
+  els.showAccount.addEventListener("click", () => {
+    showSection("account");
+    account.show();
+  });
 
   // ---- start ---------------------------------------------------------------------------------
   session

@@ -1,9 +1,13 @@
-// The Account screen's controller: change the password, and sign out on every device (which
-// takes the page back to sign-in). The form's checks and errors are the account view's.
+// The Account screen's controller: change the password, two-factor sign-in (set up with an
+// authenticator app, or turned off), and sign out on every device (which takes the page back to
+// sign-in). The forms' checks and errors are the views'.
 
 import { createAccountView } from "../views/account-view.js";
+import { createTwoFactorView } from "../views/two-factor-view.js";
 
 const SIGNED_OUT_EVERYWHERE = "Signed out on every device.";
+const TWO_FACTOR_ON = "Two-factor sign-in is on. Next time you sign in, have your authenticator app at hand.";
+const TWO_FACTOR_OFF = "Two-factor sign-in is off.";
 const PASSWORD_CHANGED = "Your password was changed. Devices already signed in stay signed in; use Sign out everywhere to end them.";
 
 /**
@@ -29,5 +33,31 @@ export function createAccountScreen(root, { session, messages, signedOut }) {
     },
   });
 
-  return { leave: view.reset };
+  const twoFactor = createTwoFactorView(root.querySelector("#mfa-settings"), {
+    begin: async () => ({ secret: await session.beginTwoFactor(), username: session.username }),
+    confirm: async (code) => {
+      await session.confirmTwoFactor(code);
+      messages.status(TWO_FACTOR_ON);
+    },
+    turnOff: async () => {
+      await session.turnOffTwoFactor();
+      messages.status(TWO_FACTOR_OFF);
+    },
+  });
+
+  /** The screen is shown: says whether two-factor is on (as the pool says, each time). */
+  function show() {
+    session.twoFactorOn().then(
+      (on) => twoFactor.showOn(on),
+      () => twoFactor.showOn(null),
+    );
+  }
+
+  return {
+    show,
+    leave: () => {
+      view.reset();
+      twoFactor.reset();
+    },
+  };
 }

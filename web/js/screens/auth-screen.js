@@ -1,10 +1,12 @@
-// The signed-out screens' controller: sign in, create an account, confirm it with the emailed
-// code (or a new one), and reset a forgotten password. Each failure is shown beside the field
-// it is about (views/auth-view.js); a success says what happened next in the status line.
+// The signed-out screens' controller: sign in (then the authenticator's code, when two-factor is
+// on), create an account, confirm it with the emailed code (or a new one), and reset a forgotten
+// password. Each failure is shown beside the field it is about (views/auth-view.js); a success
+// says what happened next in the status line.
 
 import { createAuthView } from "../views/auth-view.js";
 
 const CANNOT_RESET = "We could not send a code for that username. Check it and try again.";
+const SIGN_IN_AGAIN = "That sign-in took too long. Sign in again with your password.";
 
 /**
  * @param {HTMLElement} root the #auth section
@@ -20,9 +22,15 @@ export function createAuthScreen(root, { session, messages, failures, signedIn }
   const view = createAuthView(root, {
     signIn: async ({ username, password }) => {
       try {
-        const name = await session.signIn(username, password);
+        const result = await session.signIn(username, password);
         messages.clearError();
-        signedIn(name);
+        if (result.codeRequired) {
+          // The password was right; the authenticator's code finishes the sign-in.
+          view.clearSecrets();
+          view.show("two-factor", { username });
+          return;
+        }
+        signedIn(result.username);
       } catch (err) {
         if (err.kind === "not-confirmed") {
           messages.clearError();
@@ -31,6 +39,22 @@ export function createAuthScreen(root, { session, messages, failures, signedIn }
           return;
         }
         view.showError("sign-in", authFailure(err));
+      }
+    },
+    signInWithCode: async ({ code }) => {
+      try {
+        const { username } = await session.signInWithCode(code);
+        messages.clearError();
+        signedIn(username);
+      } catch (err) {
+        const failure = authFailure(err);
+        if (failure.kind === "session") {
+          // The sign-in waited too long for its code: the password again.
+          view.show("sign-in", { username: root.querySelector("#two-factor-form").elements.username.value });
+          messages.error(SIGN_IN_AGAIN);
+          return;
+        }
+        view.showError("two-factor", failure);
       }
     },
     signUp: async ({ username, email, password }) => {
