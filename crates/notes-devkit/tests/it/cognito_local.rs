@@ -722,3 +722,93 @@ fn totp_two_factor_answers_as_cognito() {
     // The other user, without two-factor, signs in with the password alone.
     assert!(sign_in("other").unwrap()["AuthenticationResult"]["IdToken"].is_string());
 }
+
+/// A user's two-factor key is kept with the users (`make dev` without IN_MEMORY): after a
+/// restart, sign-in still asks for the code and takes one of the same key.
+#[test]
+fn two_factor_survives_a_restart_when_users_are_kept() {
+    let dir = std::env::temp_dir().join(format!(
+        "notes-cognito-totp-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let users_file = dir.join("users.json");
+    let template = UserPoolTemplate::from_template(&notes_devkit::template_path()).unwrap();
+    let sign_in = |moto: &CognitoLocal, client_id: &str| {
+        moto.client().call(
+            "InitiateAuth",
+            &serde_json::json!({
+                "ClientId": client_id,
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": "keyholder", "PASSWORD": PASSWORD},
+            }),
+        )
+    };
+
+    let first = CognitoLocal::start_keeping_users(None, Some(&users_file)).unwrap();
+    let pool = first.client().ensure_pool(&template).unwrap();
+    pool.ensure_user("keyholder", "keyholder@example.com", PASSWORD)
+        .unwrap();
+    let client_id = pool.client_id().to_owned();
+    let access = sign_in(&first, &client_id).unwrap()["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = first
+        .client()
+        .call(
+            "AssociateSoftwareToken",
+            &serde_json::json!({"AccessToken": access}),
+        )
+        .unwrap()["SecretCode"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    first
+        .client()
+        .call(
+            "VerifySoftwareToken",
+            &serde_json::json!({"AccessToken": access, "UserCode": totp(&secret, current_step())}),
+        )
+        .unwrap();
+    first
+        .client()
+        .call(
+            "SetUserMFAPreference",
+            &serde_json::json!({
+                "AccessToken": access,
+                "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true},
+            }),
+        )
+        .unwrap();
+    drop(first);
+
+    let second = CognitoLocal::start_keeping_users(None, Some(&users_file)).unwrap();
+    let pool = second.client().ensure_pool(&template).unwrap();
+    assert_eq!(pool.client_id(), client_id);
+    let challenge = sign_in(&second, &client_id).unwrap();
+    assert_eq!(
+        challenge["ChallengeName"], "SOFTWARE_TOKEN_MFA",
+        "{challenge}"
+    );
+    let signed_in = second
+        .client()
+        .call(
+            "RespondToAuthChallenge",
+            &serde_json::json!({
+                "ClientId": client_id,
+                "ChallengeName": "SOFTWARE_TOKEN_MFA",
+                "Session": challenge["Session"],
+                "ChallengeResponses": {
+                    "USERNAME": "keyholder",
+                    "SOFTWARE_TOKEN_MFA_CODE": totp(&secret, current_step()),
+                },
+            }),
+        )
+        .unwrap();
+    assert!(
+        signed_in["AuthenticationResult"]["IdToken"].is_string(),
+        "{signed_in}"
+    );
+    drop(second);
+    let _ = std::fs::remove_dir_all(dir);
+}
