@@ -49,19 +49,19 @@ DEV_STAMP := $(DEV_BIN_DIR)/.dev-binaries
 DEV_SOURCES := Cargo.toml Cargo.lock $(shell find crates -name '*.rs' -o -name Cargo.toml -o -name build.rs 2>/dev/null)
 
 .PHONY: help dev dev-binaries setup test dynamodb watch invoke build deploy token fuzz authorize drills bench \
-	web-config web-dist screenshots \
+	web-config web-dist publish-web screenshots \
 	build-AuthorizerFunction build-ListFunction build-CreateUpdateFunction build-DeleteFunction build-PostFunction \
 	build-DictateFunction
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-dev: setup $(DEV_STAMP) ## Run the web client on 127.0.0.1:WEB_PORT and the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (API=http, IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., ORIGINS=...)
+dev: setup $(DEV_STAMP) ## Run the web client on 127.0.0.1:WEB_PORT and the whole backend locally on 127.0.0.1:PORT, Cognito and S3 (moto) on COGNITO_PORT, Polly on POLLY_PORT (API=http, IN_MEMORY=1, API_KEY=..., CACHE_TTL=..., RATE_LIMIT=..., ORIGINS=...)
 	@exec $(NOTES_DEV) dev --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
 		--cognito-port $(COGNITO_PORT) --polly-port $(POLLY_PORT) --cognito-env '$(COGNITO_ENV)' \
 		--web-port $(WEB_PORT) --web-config '$(DEV_WEB_CONFIG)' \
 		--functions-env '$(FUNCTIONS_ENV)' --api $(API) \
-		$(if $(IN_MEMORY),--in-memory,--data-dir '$(DYNAMODB_DATA)' --users-file '$(COGNITO_USERS)') $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
+		$(if $(IN_MEMORY),--in-memory,--data-dir '$(DYNAMODB_DATA)' --users-file '$(COGNITO_USERS)') $(if $(API_KEY),--api-key $(API_KEY)) $(if $(CACHE_TTL),--cache-ttl $(CACHE_TTL)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT)) $(if $(ORIGINS),--allowed-origins '$(ORIGINS)')
 
 dev-binaries: $(DEV_STAMP) ## Build what the dev commands run (notes-dev and the functions), if a source changed
 	@:
@@ -122,15 +122,20 @@ web-config: setup-deploy ## Write web/config.js for a deployed stack from its ou
 		$(if $(OUTPUTS),--outputs '$(OUTPUTS)',--stack '$(STACK)') --api $(API) --out '$(WEB_CONFIG)' \
 		$(if $(API_KEY),--api-key '$(API_KEY)')
 
-web-dist: ## Gather the web client for a static host into WEB_DIST (web/, its config.js, the Cognito library)
+publish-web: setup-deploy ## Upload web/ with the stack's config.js to the stack's own hosting (HostWebClient) and invalidate CloudFront: make publish-web [STACK=name] [API=http] [API_KEY=...]
+	@python scripts/publish-web.py --stack '$(STACK)' --api $(API) $(if $(API_KEY),--api-key '$(API_KEY)')
+
+web-dist: ## Gather the web client for another static host into WEB_DIST (web/, its config.js, the Cognito library)
 	@test -s '$(WEB_CONFIG)' || { echo "no $(WEB_CONFIG): run make web-config (a deployed stack) first" >&2; exit 1; }
 	@grep -q '"cognitoEndpoint": null' '$(WEB_CONFIG)' || { echo "$(WEB_CONFIG) points at a local Cognito: run make web-config for the deployed stack" >&2; exit 1; }
+	@! grep -nE 'localhost|127\.0\.0\.1' web/index.html '$(WEB_CONFIG)' || { echo "the page above names a loopback address: it must not ship" >&2; exit 1; }
 	@# Only the page's Cognito library (package-lock.json): npm, no Java or browser (scripts/setup.sh's test tools).
 	@test -s node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js || npm ci --no-audit --no-fund --loglevel=error
 	@rm -rf '$(WEB_DIST)' && mkdir -p '$(WEB_DIST)/vendor'
 	@cp -R web/. '$(WEB_DIST)/' && cp '$(WEB_CONFIG)' '$(WEB_DIST)/config.js'
 	@cp node_modules/amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js '$(WEB_DIST)/vendor/'
 	@echo "$(WEB_DIST): upload it to any static host, e.g. aws s3 sync $(WEB_DIST) s3://YOUR-BUCKET/ --delete"
+	@echo "and have the host send the page's Content-Security-Policy header (docs/web-client.md): the page carries none"
 
 screenshots: setup ## Regenerate the README's screenshots of the web client (docs/screenshots/), from the browser tests
 	@scripts/screenshots.sh

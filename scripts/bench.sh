@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: builds the functions as they are deployed (cargo lambda, release profile, zips)
 # and the baselines under bench/baselines (Python 3.11 + boto3 with awslambdaric, Node 20 + AWS
-# SDK v3 with aws-lambda-ric, a hello-world lambda_runtime binary), runs crates/bench (plain HTTP
+# SDK v3 with aws-lambda-ric, a hello-world lambda_runtime binary), runs crates/notes-bench (plain HTTP
 # and TLS to the local services, own time apart from theirs, the bill), and puts the tables in the
 # docs/benchmarks.md between the bench markers. A benchmark: it prints figures, it does not pass or fail on
 # them (the targets are reported as met or not). Its figures are times: run it on an otherwise

@@ -6,7 +6,8 @@
 #      access logs need (in a fresh account the stage would fail "CloudWatch Logs role ARN must
 #      be set"): account.yaml deploys it once, as a stack of its own, where it is missing;
 #   3. sam deploy, with samconfig.toml's environment (--config-env dev|prod), never prompting
-#      except prod's change-set confirmation.
+#      except prod's change-set confirmation; then it names `make publish-web`, which uploads the
+#      web client to the stack's own hosting.
 # Extra arguments go to sam deploy (e.g. --parameter-overrides ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,5 @@ fi
 
 say "sam deploy $*"
 sam deploy "$@"
+# The page is uploaded by a command of its own: a deploy of the code alone need not touch it.
+say "the web client (HostWebClient=true, the default): make publish-web uploads it and prints its address"

@@ -1514,3 +1514,36 @@ def test_two_factor_is_set_up_with_a_qr_code_and_asked_for_at_sign_in(browser, w
     page.get_by_role("button", name="Sign out", exact=True).click()
     sign_in(page, username)
     context.close()
+
+
+def test_the_page_s_policy_is_a_header_and_no_other_page_can_frame_it(browser, web_url, api_url, pool, page_origin):
+    """The Content-Security-Policy comes with the page as a header (index.html carries none):
+    scripts and calls only where this make dev runs (its API, moto as Cognito and S3, the page's
+    own origin for config.js), and frame-ancestors 'none', which a <meta> policy cannot say: a
+    page on another origin that frames it gets nothing (clickjacking)."""
+    context = browser.new_context()
+    page = context.new_page()
+    response = page.goto(web_url + "/")
+    headers = response.headers
+    moto = pool["endpoint"].rstrip("/")
+    assert headers["content-security-policy"] == (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"media-src {moto}; connect-src 'self' {api_url} {moto}; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "Content-Security-Policy" not in page.content(), "no <meta> policy"
+
+    # Another origin frames the page: Chromium refuses to render it there, and says why.
+    page.goto(page_origin + "/")
+    with page.expect_console_message(lambda message: "frame-ancestors" in message.text, timeout=15_000) as refused:
+        page.evaluate(
+            """(url) => { const frame = document.createElement('iframe'); frame.src = url;
+                          document.body.append(frame); }""",
+            web_url + "/",
+        )
+    assert web_url in refused.value.text, refused.value.text
+    framed = page.frame_locator("iframe")
+    expect(framed.get_by_role("heading", name="PollyNotes")).to_have_count(0)
+    context.close()

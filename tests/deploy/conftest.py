@@ -17,7 +17,8 @@ class Intrinsic(dict):
 
 
 def _construct(tag):
-    name = "Ref" if tag == "Ref" else f"Fn::{tag}"
+    # !Ref and !Condition are the two short forms whose long form has no "Fn::".
+    name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
 
     def construct(loader, node):
         if isinstance(node, yaml.ScalarNode):
@@ -155,20 +156,39 @@ def cargo_binaries():
     return binaries
 
 
+# The shared crates a function links, by the dependency that brings them: their configuration
+# readers (logging, the HTTP edge, the AWS clients) are part of the binary's configuration.
+SHARED_CONFIG_CRATES = {
+    "notes-http": ["notes-http", "notes-tracing"],
+    "notes-tracing": ["notes-tracing"],
+    "notes-dynamodb": ["notes-dynamodb"],
+}
+
+
 def env_vars_read(crate_dir):
     """(required, optional) environment variables a function binary reads at init, from its
-    sources and those of the shared HTTP crate it uses."""
+    sources and those of the shared crates it links (the HTTP edge, logging, the AWS clients)."""
     sources = list(crate_dir.glob("src/**/*.rs"))
     cargo = (crate_dir / "Cargo.toml").read_text()
-    if "notes-http" in cargo:
-        sources += list((ROOT / "crates/notes-http/src").glob("**/*.rs"))
+    shared = set()
+    for dependency, crates in SHARED_CONFIG_CRATES.items():
+        if re.search(rf"^{dependency}\s*=", cargo, re.M):
+            shared.update(crates)
+    for crate in sorted(shared):
+        sources += list((ROOT / "crates" / crate / "src").glob("**/*.rs"))
     required, optional = set(), set()
     for source in sources:
         text = source.read_text()
         required |= set(re.findall(r'required_env\(\s*"([A-Z0-9_]+)"', text))
         optional |= set(re.findall(r'(?:optional|flag|number)_env\(\s*"([A-Z0-9_]+)"', text))
-        # The authorizer's config reads through a lookup closure: get("NAME").
+        # Config read through a lookup closure (the authorizer, logging, the AWS clients):
+        # get("NAME"), or get(NAME_VARIABLE) with the constant defined beside it.
         for name in re.findall(r'\bget\(\s*"([A-Z0-9_]+)"\s*\)', text):
             optional.add(name)
+        for constant in re.findall(r'\bget\(\s*([A-Z0-9_]+)\s*\)', text):
+            for crate_source in sources:
+                defined = re.search(rf'const {constant}: &str = "([A-Z0-9_]+)";', crate_source.read_text())
+                if defined:
+                    optional.add(defined.group(1))
         required |= set(re.findall(r'ok_or_else\(\|\| problem\(\s*"([A-Z0-9_]+)"', text))
     return required, optional - required

@@ -200,6 +200,9 @@ def test_the_deploy_targets_need_no_test_tools(workspace):
     result, calls = make(workspace, "web-config", OUTPUTS="outputs.json")
     assert result.returncode == 0, result.stderr
     assert any(call.startswith("cargo run --quiet -p notes-devkit --bin notes-dev -- web-config") for call in calls)
+    result, calls = make(workspace, "publish-web", STACK="notes-x", API="http")
+    assert result.returncode == 0, result.stderr
+    assert "python scripts/publish-web.py --stack notes-x --api http" in calls
     assert not any(call.startswith("python -m pip") for call in calls), "the deploy tools were already there"
 
 

@@ -14,9 +14,9 @@ from conftest import ROOT, load_template, resolve_parameters, sam_transform
 # What each `sam deploy [--config-env <env>]` deploys. `default` sets no parameters: it is the
 # template's defaults, as it was before there were stages.
 STAGES = {
-    "default": {"stack": "serverless-notes-rust", "stage": "Prod", "log_level": "INFO", "retention": 30, "rate": 100, "burst": 200, "quota": 5000},
-    "dev": {"stack": "serverless-notes-rust-dev", "stage": "dev", "log_level": "DEBUG", "retention": 7, "rate": 20, "burst": 40, "quota": 1000},
-    "prod": {"stack": "serverless-notes-rust-prod", "stage": "prod", "log_level": "INFO", "retention": 90, "rate": 200, "burst": 400, "quota": 100000},
+    "default": {"stack": "serverless-notes-rust", "stage": "Prod", "log_level": "INFO", "retention": 30, "rate": 100, "burst": 200},
+    "dev": {"stack": "serverless-notes-rust-dev", "stage": "dev", "log_level": "DEBUG", "retention": 7, "rate": 20, "burst": 40},
+    "prod": {"stack": "serverless-notes-rust-prod", "stage": "prod", "log_level": "INFO", "retention": 90, "rate": 200, "burst": 400},
 }
 
 
@@ -112,7 +112,7 @@ def test_each_stage_deploys_its_stage_name_limits_log_retention_and_log_level(en
     assert (value(routes["ThrottlingRateLimit"]), value(routes["ThrottlingBurstLimit"])) == (str(expected["rate"]), str(expected["burst"]))
     (plan,) = of_type("AWS::ApiGateway::UsagePlan")
     assert (value(plan["Throttle"]["RateLimit"]), value(plan["Throttle"]["BurstLimit"])) == (str(expected["rate"]), str(expected["burst"]))
-    assert value(plan["Quota"]["Limit"]) == str(expected["quota"])
+    assert "Quota" not in plan, "no daily quota on the public key"
 
     groups = of_type("AWS::Logs::LogGroup")
     assert len(groups) == 8, "six functions and two APIs"
@@ -126,7 +126,7 @@ def test_each_stage_deploys_its_stage_name_limits_log_retention_and_log_level(en
 
 @pytest.mark.parametrize(
     "override",
-    ["StageNme=dev", "StageName=dev-1", "LogLevel=TRACE", "LogRetentionDays=10", "ThrottleRateLimit=0", "QuotaPerDay=many"],
+    ["StageNme=dev", "StageName=dev-1", "LogLevel=TRACE", "LogRetentionDays=10", "ThrottleRateLimit=0", "QuotaPerDay=1000", "PerCallerRequestsPer5Minutes=5"],
 )
 def test_a_misspelt_or_disallowed_override_is_caught(override):
     with pytest.raises(AssertionError):
@@ -154,8 +154,11 @@ def test_the_deploy_guide_matches_the_deploy_flow():
     assert teardown.index("out NotesTableName") < teardown.index("sam delete") < teardown.index("delete-table")
     assert teardown.index("out UserPoolId") < teardown.index("sam delete") < teardown.index("delete-user-pool")
     assert teardown.index("aws s3 rm") < teardown.index("sam delete"), "the bucket is emptied first"
+    assert teardown.index("out WebBucketName") < teardown.index("sam delete"), "and the site's bucket"
+    # The hosted page: one command puts it on the stack (scripts/publish-web.py).
+    assert "make publish-web" in guide and "publish-web:" in (ROOT / "Makefile").read_text()
     # The costs a deployed stack exposes.
-    for cost in ("Sign-up is open", "Dictation calls Polly", "Every request costs API Gateway"):
+    for cost in ("Sign-up is open", "Dictation calls Polly", "Every request costs API Gateway", "The hosted page is public"):
         assert cost in guide, cost
     # The README points here instead of repeating it.
     readme = (ROOT / "README.md").read_text()

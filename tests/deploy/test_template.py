@@ -72,9 +72,14 @@ LAMBDA_PROVIDED = {"AWS_REGION"}
 LOCAL_ONLY = {"TOKEN_ISSUER", "JWKS_URL", "AWS_ENDPOINT_URL_DYNAMODB"}
 # The only issuer the HTTP API's JWT authorizer may trust: this stack's user pool, as `!Sub` text.
 STACK_POOL_ISSUER = "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
-# The REST API's fixed preflight and gateway-response origin: the first of the AllowedOrigin list.
-FIRST_ORIGIN = {"Fn::Sub": ["'${FirstOrigin}'", {"FirstOrigin": {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "AllowedOrigin"}]}]}}]}
-ALL_ORIGINS = {"Fn::Split": [",", {"Ref": "AllowedOrigin"}]}
+# The origins CORS allows: AllowedOrigin, after the hosted page's origin when the stack hosts the
+# page (HostWebClient, test_web_hosting.py) and AllowedOrigin is not '*'.
+ORIGINS = {"Fn::If": ["HostedOriginListed", {"Fn::Sub": "https://${WebDistribution.DomainName},${AllowedOrigin}"}, {"Ref": "AllowedOrigin"}]}
+# The REST API's fixed preflight and gateway-response origin: the hosted page's, or the first of
+# the AllowedOrigin list.
+FIRST_ORIGIN = {"Fn::If": ["HostedOriginListed", {"Fn::Sub": "'https://${WebDistribution.DomainName}'"},
+                           {"Fn::Sub": ["'${FirstOrigin}'", {"FirstOrigin": {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "AllowedOrigin"}]}]}}]}]}
+ALL_ORIGINS = {"Fn::Split": [",", ORIGINS]}
 
 
 def resources_of(transformed, kind):
@@ -268,13 +273,79 @@ def test_usage_plan_numbers(transformed, template):
     (plan,) = resources_of(transformed, "AWS::ApiGateway::UsagePlan").values()
     props = plan["Properties"]
     assert props["Throttle"] == {"RateLimit": 100, "BurstLimit": 200}
-    assert props["Quota"] == {"Limit": 5000, "Period": "DAY"}
-    custom = sam_transform(template, {"ThrottleRateLimit": 7, "ThrottleBurstLimit": 9, "QuotaPerDay": 11})
+    # Issue 22: the key is public (every page's config.js), so a daily quota on it was one that
+    # any single caller could spend for everyone (5,000 a day in ~50 s) until the next day.
+    assert "Quota" not in props, "no daily quota on a key that ships in public"
+    assert "QuotaPerDay" not in template["Parameters"]
+    custom = sam_transform(template, {"ThrottleRateLimit": 7, "ThrottleBurstLimit": 9})
     (plan,) = resources_of(custom, "AWS::ApiGateway::UsagePlan").values()
     assert plan["Properties"]["Throttle"] == {"RateLimit": 7, "BurstLimit": 9}, "parameters reach the plan"
-    assert plan["Properties"]["Quota"]["Limit"] == 11
+    assert "Quota" not in plan["Properties"]
     assert resources_of(transformed, "AWS::ApiGateway::ApiKey"), "an API key is created"
     assert resources_of(transformed, "AWS::ApiGateway::UsagePlanKey"), "and attached to the plan"
+
+
+def _rate_rule(acl, name):
+    (rule,) = [rule for rule in acl["Properties"]["Rules"] if rule["Name"] == name]
+    return rule
+
+
+def test_each_caller_has_its_own_rate_limit_at_the_edge_of_the_rest_api(transformed, template, openapi):
+    """Issue 22, finding 4: the stage's and the usage plan's throttles are shared, so one caller
+    could take them all. A WAF web ACL on the REST stage counts each caller apart."""
+    (acl,) = resources_of(transformed, "AWS::WAFv2::WebACL").values()
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL" and props["DefaultAction"] == {"Allow": {}}
+    assert template["Parameters"]["PerCallerRequestsPer5Minutes"]["Default"] == "1000"
+
+    by_token = _rate_rule(acl, "per-authorization-header")["Statement"]["RateBasedStatement"]
+    assert by_token["AggregateKeyType"] == "CUSTOM_KEYS"
+    assert by_token["CustomKeys"] == [{"Header": {"Name": "Authorization", "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}]
+    assert "ScopeDownStatement" not in by_token, "every request with the header counts"
+    # WAF skips a request without a custom key: those are counted per address instead.
+    by_address = _rate_rule(acl, "per-address-without-authorization")["Statement"]["RateBasedStatement"]
+    assert by_address["AggregateKeyType"] == "IP"
+    missing = by_address["ScopeDownStatement"]["NotStatement"]["Statement"]["SizeConstraintStatement"]
+    assert missing["FieldToMatch"] == {"SingleHeader": {"Name": "authorization"}}
+    assert (missing["ComparisonOperator"], missing["Size"]) == ("GT", 0)
+
+    body = props["CustomResponseBodies"]["TooManyRequests"]
+    assert body["ContentType"] == "APPLICATION_JSON"
+    for rule in props["Rules"]:
+        statement = rule["Statement"]["RateBasedStatement"]
+        assert statement["Limit"] in ("1000", 1000) and statement["EvaluationWindowSec"] == 300
+        response = rule["Action"]["Block"]["CustomResponse"]
+        assert response["ResponseCode"] == 429 and response["CustomResponseBodyKey"] == "TooManyRequests"
+        headers = {header["Name"]: header["Value"] for header in response["ResponseHeaders"]}
+        assert headers["Retry-After"] == "300", "the whole window"
+        # WAF's answer replaces API Gateway's (and its DEFAULT_4XX CORS headers): without its
+        # own, a browser could not read the 429.
+        assert headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        assert "Retry-After" in headers["Access-Control-Expose-Headers"]
+
+    (association,) = resources_of(transformed, "AWS::WAFv2::WebACLAssociation").values()
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["RestApiWebAcl", "Arn"]}
+    # The REST stage that SAM creates (the offline language extensions flatten this !Sub, so the
+    # template's own text is checked; SAM resolves NotesApi.Stage to the stage's logical id).
+    arn, variables = template["Resources"]["RestApiWebAclAssociation"]["Properties"]["ResourceArn"]["Fn::Sub"]
+    assert arn.endswith("::/restapis/${NotesApi}/stages/${Stage}") and variables == {"Stage": {"Ref": "NotesApi.Stage"}}
+    assert not [r for r in transformed["Resources"].values() if r["Type"].startswith("AWS::WAFv2::") and "NotesHttpApi" in json.dumps(r)], "WAF cannot front an HTTP API"
+
+    # 0 turns it off, and only 0 or WAF's own range (10 and up) is accepted.
+    for resource in ("RestApiWebAcl", "RestApiWebAclAssociation"):
+        assert template["Resources"][resource]["Condition"] == "PerCallerLimit"
+    assert template["Conditions"]["PerCallerLimit"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PerCallerRequestsPer5Minutes"}, "0"]}]}
+    pattern = re.compile(template["Parameters"]["PerCallerRequestsPer5Minutes"]["AllowedPattern"])
+    assert [v for v in ("0", "10", "1000", "999999999") if not pattern.match(v)] == []
+    assert [v for v in ("", "1", "9", "01", "-5", "1e3", "1000000000") if pattern.match(v)] == []
+
+    # The contract says so on every route: a 429 with Retry-After.
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "delete", "put", "patch"):
+                assert "429" in operation["responses"], f"{method.upper()} {path}"
+    too_many = openapi["components"]["responses"]["TooManyRequests"]
+    assert "Retry-After" in too_many["headers"] and "300" in too_many["description"]
 
 
 def _role_of(transformed, function):
@@ -388,6 +459,43 @@ def test_environment_matches_what_each_binary_reads(template):
         assert not variables & LAMBDA_PROVIDED
 
 
+def test_the_shared_settings_are_part_of_each_functions_configuration():
+    # Logging, the HTTP edge and the AWS clients are read with the rest of a function's
+    # configuration, in code this test reads: none of them is invisible to the check above.
+    binaries = cargo_binaries()
+    shared = {"AWS_LAMBDA_LOG_LEVEL", "AWS_LAMBDA_LOG_FORMAT", "RUST_LOG"}
+    http = shared | {"ALLOWED_ORIGINS", "REQUIRED_GROUP", "DYNAMODB_CONNECT_AT_INIT"}
+    for binary, crate_dir in binaries.items():
+        required, optional = env_vars_read(crate_dir)
+        expected = shared if binary == "authorizer" else http
+        assert expected <= required | optional, f"{binary}: {sorted(expected - required - optional)} unseen"
+
+
+def test_configuration_is_read_only_by_the_configuration_readers():
+    # Each binary reads its environment once, into its Config, in main: a std::env::var anywhere
+    # else would be a setting no Config (and no check above) knows about.
+    readers = {
+        "crates/notes-http/src/config.rs",
+        "crates/notes-tracing/src/lib.rs",
+        "crates/notes-dynamodb/src/client.rs",
+        "crates/authorizer/src/config.rs",
+        # The Runtime API's address, which Lambda itself provides.
+        "crates/authorizer/src/runtime.rs",
+    }
+    crates = set(cargo_binaries().values()) | {
+        ROOT / "crates" / name for name in ("notes-http", "notes-tracing", "notes-dynamodb", "notes-s3", "notes-domain")
+    }
+    offenders = []
+    for crate_dir in sorted(crates):
+        for source in crate_dir.glob("src/**/*.rs"):
+            relative = str(source.relative_to(ROOT))
+            if relative in readers:
+                continue
+            if re.search(r"\benv::var(?:_os)?\(", source.read_text()):
+                offenders.append(relative)
+    assert not offenders, f"environment read outside a Config: {offenders}"
+
+
 def test_functions_are_built_and_run_as_designed(template):
     binaries = cargo_binaries()
     globals_ = template["Globals"]["Function"]
@@ -479,7 +587,7 @@ def test_dictate_environment_names_its_table_bucket_and_voice_settings(template)
         "POLLY_ENGINE": {"Ref": "PollyEngine"},
         "DEFAULT_VOICE_ID": {"Ref": "DefaultVoiceId"},
         "AUDIO_RETENTION_DAYS": {"Ref": "AudioRetentionDays"},
-        "ALLOWED_ORIGINS": {"Ref": "AllowedOrigin"},
+        "ALLOWED_ORIGINS": ORIGINS,
         "REQUIRED_GROUP": {"Ref": "RequiredGroup"},
     }
 
@@ -599,7 +707,7 @@ def test_cors_on_success_errors_and_preflight(transformed, template):
     assert {"authorization", "content-type", "if-match", "idempotency-key", "x-api-key"} <= allowed_headers
     for name, function in functions(template).items():
         if function["Properties"].get("Events"):
-            assert function["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGINS"] == {"Ref": "AllowedOrigin"}, name
+            assert function["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGINS"] == ORIGINS, name
     # The functions expose the same list (crates/notes-http/src/cors.rs).
     cors_source = (ROOT / "crates/notes-http/src/cors.rs").read_text()
     assert f'EXPOSED_HEADERS: &str = "{exposed.strip(chr(39))}"' in cors_source
@@ -609,7 +717,7 @@ def test_http_api_cors_is_the_rest_apis_for_every_listed_origin(template, transf
     rest = template["Resources"]["NotesApi"]["Properties"]["Cors"]
     http = template["Resources"]["NotesHttpApi"]["Properties"]["CorsConfiguration"]
     assert http["AllowOrigins"] == ALL_ORIGINS
-    cors = http_api_body(transformed)["x-amazon-apigateway-cors"]
+    cors = http_api_body(sam_transform(template, {"HostWebClient": "false"}))["x-amazon-apigateway-cors"]
     assert cors["allowOrigins"] == ["http://localhost:3000"], "the parameter's default"
     listed = lambda quoted: {item.strip().lower() for item in quoted.strip("'").split(",")}
     assert {m.lower() for m in cors["allowMethods"]} == listed(rest["AllowMethods"])
@@ -633,7 +741,8 @@ def test_allowed_origin_takes_a_list(template):
 
 def test_several_origins_reach_the_http_api_the_bucket_and_the_functions(template):
     origins = "https://a.example,https://b.example"
-    output = sam_transform(template, {"AllowedOrigin": origins})
+    # The page hosted elsewhere (test_web_hosting.py checks the stack's own page comes first).
+    output = sam_transform(template, {"AllowedOrigin": origins, "HostWebClient": "false"})
     assert http_api_body(output)["x-amazon-apigateway-cors"]["allowOrigins"] == ["https://a.example", "https://b.example"]
     (rule,) = output["Resources"]["AudioBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
     assert rule["AllowedOrigins"] == ["https://a.example", "https://b.example"]

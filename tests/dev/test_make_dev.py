@@ -296,6 +296,41 @@ def test_the_readme_s_commands_are_the_ones_tested(work_dir):
         dev.stop()
 
 
+def call_with_headers(dev, token, path):
+    """A GET with this token: (status, headers, JSON body)."""
+    request = urllib.request.Request(dev.api_url + path)
+    request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.loads(error.read() or b"null")
+
+
+def test_make_dev_rate_limit_refuses_one_caller_and_not_the_others(work_dir):
+    """Issue 22, finding 4, through `make dev`: `RATE_LIMIT` is the REST API's per-caller limit
+    (the template's WAF web ACL). One token over it is refused with the web ACL's 429 while
+    another token still gets its answers; before, one caller could spend a budget all shared."""
+    limit = 10
+    dev = MakeDev(work_dir, "limited", IN_MEMORY="1", RATE_LIMIT=str(limit))
+    try:
+        dev.start()
+        assert any(f"per-caller limit {limit} requests per 5 minutes" in line for line in dev.lines()), dev.tail()
+        first, _ = make_token(dev, f"greedy-{uuid.uuid4().hex[:8]}")
+        second, _ = make_token(dev, f"patient-{uuid.uuid4().hex[:8]}")
+        for n in range(limit):
+            status, _, body = call_with_headers(dev, first, "/notes")
+            assert status == 200, (n, body)
+        status, headers, body = call_with_headers(dev, first, "/notes")
+        assert status == 429, body
+        assert headers["Retry-After"] == "300"
+        assert body["message"].startswith(f"Too many requests: at most {limit} every 5 minutes"), body
+        status, _, body = call_with_headers(dev, second, "/notes")
+        assert status == 200, body
+    finally:
+        dev.stop()
+
+
 def test_make_dynamodb_as_typed_keeps_its_tables_in_the_default_data_dir(work_dir):
     """`make dynamodb` (data in `.local/dynamodb`, relative to the checkout, while java runs in a
     directory of its own): the endpoint first on stdout, the template's tables, Ctrl-C stops it."""

@@ -110,6 +110,7 @@ describe("failures become ApiErrors", () => {
     { answer: json(415, { message: "json only" }), status: 415, kind: "rejected", message: MESSAGES.badRequest },
     { answer: json(422, { message: "key reused" }), status: 422, kind: "key-reused", message: MESSAGES.keyReused },
     { answer: json(429, { message: "Too Many Requests" }), status: 429, kind: "rate-limited", message: MESSAGES.tooMany },
+    { answer: json(429, { message: "Too many requests: at most 1000 every 5 minutes" }, { "Retry-After": "300" }), status: 429, kind: "rate-limited", message: "Too many requests. Try again in 5 minutes." },
     { answer: json(500, { message: "Internal Server Error" }), status: 500, kind: "server", message: MESSAGES.server },
     { answer: new Response("<html>Bad gateway</html>", { status: 502 }), status: 502, kind: "server", message: MESSAGES.server },
     { answer: new Response("not json", { status: 200 }), status: 502, kind: "server", message: MESSAGES.server },

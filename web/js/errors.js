@@ -47,7 +47,8 @@ export class ApiError extends Error {
  * @param {{resource?: "note"|"post"|string, serverMessage?: unknown, retryAfter?: string|null}} [context]
  *   `resource` names what was asked for (a 404 of a note says so); `serverMessage` is the body's
  *   `message` (only a 400's is shown: it names the field and is written for people);
- *   `retryAfter` is the response's Retry-After (a 409 with it is a create still running).
+ *   `retryAfter` is the response's Retry-After (a 409 with it is a create still running; a 429
+ *   with it says when to try again).
  */
 export function describeStatus(status, context = {}) {
   const { resource, serverMessage, retryAfter } = context;
@@ -69,11 +70,23 @@ export function describeStatus(status, context = {}) {
   }
   if (status === 413) return { kind: "too-large", message: MESSAGES.tooLarge };
   if (status === 422) return { kind: "key-reused", message: MESSAGES.keyReused };
-  if (status === 429) return { kind: "rate-limited", message: MESSAGES.tooMany };
+  if (status === 429) return { kind: "rate-limited", message: tooManyMessage(retryAfter) };
   if (status >= 500) return { kind: "server", message: MESSAGES.server };
   if (status >= 400) return { kind: "rejected", message: MESSAGES.badRequest };
   // A status fetch should never hand us as a failure (1xx, 3xx): the service misbehaved.
   return { kind: "server", message: MESSAGES.server };
+}
+
+/** "Too many requests", and when to try again if Retry-After says so in seconds: 300 from the
+ * per-caller limit in front of the API, the rest of the UTC day from the daily dictation budget.
+ * Rounded up, so the person never comes back too early. */
+export function tooManyMessage(retryAfter) {
+  const text = typeof retryAfter === "string" ? retryAfter.trim() : "";
+  if (!/^[0-9]{1,9}$/.test(text) || Number(text) === 0) return MESSAGES.tooMany;
+  const seconds = Number(text);
+  const [amount, unit] =
+    seconds < 60 ? [seconds, "second"] : seconds < 3600 ? [Math.ceil(seconds / 60), "minute"] : [Math.ceil(seconds / 3600), "hour"];
+  return `Too many requests. Try again in ${amount} ${unit}${amount === 1 ? "" : "s"}.`;
 }
 
 /** The ApiError of an HTTP response that was not a success. */

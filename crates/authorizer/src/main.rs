@@ -9,7 +9,8 @@ use authorizer::{Config, JwksSource, Verifier};
 // No async runtime: the Runtime API client and the JWKS fetch block, and a sandbox serves one
 // invocation at a time, so init is only reading the environment and starting the key fetch.
 fn main() -> ExitCode {
-    notes_tracing::init();
+    // Logging is configured first, so that a refused configuration below is logged.
+    notes_tracing::init(&notes_tracing::LogConfig::from_env());
     authorizer::runtime::install_panic_hook();
     let api = match RuntimeApi::from_env() {
         Ok(api) => api,

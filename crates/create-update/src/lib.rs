@@ -22,7 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// Names this function's idempotency records (`createUpdate#...`).
 pub const IDEMPOTENCY_SCOPE: &str = "createUpdate";
 
-/// What the function reads from its environment at init.
+/// Everything the function reads from its environment, read once, in `main`, at init.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub notes_table: String,
@@ -31,6 +31,12 @@ pub struct Config {
     /// The most notes one user may keep (`MAX_NOTES_PER_USER`, template parameter
     /// `MaxNotesPerUser`): a create beyond it is a 409.
     pub max_notes_per_user: u32,
+    /// How the function logs (`AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_LOG_FORMAT`, `RUST_LOG`).
+    pub log: notes_http::LogConfig,
+    /// The shared edge: CORS (`ALLOWED_ORIGINS`) and the required group (`REQUIRED_GROUP`).
+    pub http: notes_http::HttpConfig,
+    /// How its AWS clients are built: endpoint overrides, `DYNAMODB_CONNECT_AT_INIT`.
+    pub aws: notes_dynamodb::AwsConfig,
 }
 
 /// `MAX_NOTES_PER_USER` when unset: far more than a person writes, few enough that one account
@@ -52,6 +58,11 @@ impl Config {
                 1,
                 1_000_000,
             )?,
+            log: notes_http::LogConfig::from_env(),
+            http: notes_http::HttpConfig::from_env()?,
+            aws: notes_dynamodb::AwsConfig::from_env(&["DYNAMODB"]).map_err(|e| {
+                notes_http::ConfigError::invalid(notes_dynamodb::CONNECT_AT_INIT_VARIABLE, e)
+            })?,
         })
     }
 }

@@ -28,13 +28,19 @@ pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
 /// All attempts of one S3 call.
 pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// What the function reads from its environment at init.
+/// Everything the function reads from its environment, read once, in `main`, at init.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub notes_table: String,
     pub audio_bucket: String,
     /// Path-style S3 URLs, which a loopback endpoint such as moto needs (as in dictate).
     pub s3_force_path_style: bool,
+    /// How the function logs (`AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_LOG_FORMAT`, `RUST_LOG`).
+    pub log: notes_http::LogConfig,
+    /// The shared edge: CORS (`ALLOWED_ORIGINS`) and the required group (`REQUIRED_GROUP`).
+    pub http: notes_http::HttpConfig,
+    /// How its AWS clients are built: endpoint overrides, `DYNAMODB_CONNECT_AT_INIT`.
+    pub aws: notes_dynamodb::AwsConfig,
 }
 
 impl Config {
@@ -46,6 +52,11 @@ impl Config {
                 "the name of the S3 bucket that keeps dictated audio",
             )?,
             s3_force_path_style: flag_env("S3_FORCE_PATH_STYLE")?,
+            log: notes_http::LogConfig::from_env(),
+            http: notes_http::HttpConfig::from_env()?,
+            aws: notes_dynamodb::AwsConfig::from_env(&["DYNAMODB", "S3"]).map_err(|e| {
+                notes_http::ConfigError::invalid(notes_dynamodb::CONNECT_AT_INIT_VARIABLE, e)
+            })?,
         })
     }
 }

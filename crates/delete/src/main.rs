@@ -7,12 +7,18 @@ use notes_s3::S3Audio;
 // One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    notes_http::init_tracing();
+    // Everything the function reads from its environment, once.
     let config = delete::Config::from_env()?;
-    let sdk = notes_dynamodb::sdk_config_from_env(&["DYNAMODB", "S3"]).await;
+    notes_http::init_tracing(&config.log);
+    let sdk = notes_dynamodb::sdk_config(&config.aws).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
-    notes_dynamodb::open_connection_at_init(&client, &config.notes_table, WarmUpCall::DeleteItem)
-        .await?;
+    notes_dynamodb::open_connection_at_init(
+        &client,
+        &config.aws,
+        &config.notes_table,
+        WarmUpCall::DeleteItem,
+    )
+    .await;
     let store = DynamoNotes::new(client, config.notes_table);
     let audio = S3Audio::new(
         &sdk,
@@ -20,5 +26,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.s3_force_path_style,
         notes_dynamodb::timeouts_for(delete::S3_ATTEMPT_TIMEOUT, delete::S3_OPERATION_TIMEOUT),
     );
-    notes_http::run(|request| delete::handle(&store, &audio, request)).await
+    notes_http::run(config.http, |request| {
+        delete::handle(&store, &audio, request)
+    })
+    .await
 }

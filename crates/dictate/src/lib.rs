@@ -53,7 +53,7 @@ pub const MAX_AUDIO_BYTES: usize = 32 * 1024 * 1024;
 /// longest kind, $1.60 a day at Polly's neural list price.
 pub const DEFAULT_DAILY_SPEECH_CHARACTERS: u32 = 100_000;
 
-/// What the function reads from its environment at init.
+/// Everything the function reads from its environment, read once, in `main`, at init.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub notes_table: String,
@@ -72,6 +72,12 @@ pub struct Config {
     /// Path-style S3 URLs (`http://host/bucket/key`), which a loopback endpoint such as moto
     /// needs; real S3 wants virtual-hosted style (the default).
     pub s3_force_path_style: bool,
+    /// How the function logs (`AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_LOG_FORMAT`, `RUST_LOG`).
+    pub log: notes_http::LogConfig,
+    /// The shared edge: CORS (`ALLOWED_ORIGINS`) and the required group (`REQUIRED_GROUP`).
+    pub http: notes_http::HttpConfig,
+    /// How its AWS clients are built: endpoint overrides, `DYNAMODB_CONNECT_AT_INIT`.
+    pub aws: notes_dynamodb::AwsConfig,
 }
 
 impl Config {
@@ -130,6 +136,11 @@ impl Config {
             engine,
             default_voice,
             s3_force_path_style,
+            log: notes_http::LogConfig::from_env(),
+            http: notes_http::HttpConfig::from_env()?,
+            aws: notes_dynamodb::AwsConfig::from_env(&["DYNAMODB", "POLLY", "S3"]).map_err(
+                |e| notes_http::ConfigError::invalid(notes_dynamodb::CONNECT_AT_INIT_VARIABLE, e),
+            )?,
         })
     }
 }

@@ -7,12 +7,18 @@ use notes_dynamodb::{DynamoNotes, DynamoSpeechBudget, WarmUpCall};
 // One invocation at a time per sandbox: a single-threaded runtime starts faster and is enough.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    notes_http::init_tracing();
+    // Everything the function reads from its environment, once.
     let config = dictate::Config::from_env()?;
-    let sdk = notes_dynamodb::sdk_config_from_env(&["DYNAMODB", "POLLY", "S3"]).await;
+    notes_http::init_tracing(&config.log);
+    let sdk = notes_dynamodb::sdk_config(&config.aws).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    notes_dynamodb::open_connection_at_init(&dynamodb, &config.notes_table, WarmUpCall::GetItem)
-        .await?;
+    notes_dynamodb::open_connection_at_init(
+        &dynamodb,
+        &config.aws,
+        &config.notes_table,
+        WarmUpCall::GetItem,
+    )
+    .await;
     let service = Dictation {
         budget: DynamoSpeechBudget::new(
             dynamodb.clone(),
@@ -36,5 +42,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         default_voice: config.default_voice,
         deadline: DICTATION_DEADLINE,
     };
-    notes_http::run(|request| dictate::handle(&service, request)).await
+    notes_http::run(config.http, |request| dictate::handle(&service, request)).await
 }

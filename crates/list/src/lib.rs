@@ -11,16 +11,27 @@ use notes_http::{
     single_query,
 };
 
-/// What the function reads from its environment at init.
+/// Everything the function reads from its environment, read once, in `main`, at init.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub notes_table: String,
+    /// How the function logs (`AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_LOG_FORMAT`, `RUST_LOG`).
+    pub log: notes_http::LogConfig,
+    /// The shared edge: CORS (`ALLOWED_ORIGINS`) and the required group (`REQUIRED_GROUP`).
+    pub http: notes_http::HttpConfig,
+    /// How its AWS clients are built: endpoint overrides, `DYNAMODB_CONNECT_AT_INIT`.
+    pub aws: notes_dynamodb::AwsConfig,
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, notes_http::ConfigError> {
         Ok(Self {
             notes_table: required_env("NOTES_TABLE", "the name of the DynamoDB notes table")?,
+            log: notes_http::LogConfig::from_env(),
+            http: notes_http::HttpConfig::from_env()?,
+            aws: notes_dynamodb::AwsConfig::from_env(&["DYNAMODB"]).map_err(|e| {
+                notes_http::ConfigError::invalid(notes_dynamodb::CONNECT_AT_INIT_VARIABLE, e)
+            })?,
         })
     }
 }

@@ -231,6 +231,10 @@ pub enum DevkitError {
     #[error("the local Polly could not list the voices of espeak-ng: {problem}")]
     SpeechVoices { problem: String },
 
+    /// moto (the local Cognito and S3) did not start for a test.
+    #[error("moto (the local Cognito and S3) did not start")]
+    Moto(#[source] Box<crate::cognito_local::CognitoLocalError>),
+
     /// moto's S3 would not create or confirm the local audio bucket.
     #[error("the local S3 (moto at {endpoint}) could not create the bucket {bucket}: {problem}")]
     LocalS3Bucket {
@@ -262,6 +266,10 @@ pub enum DevkitError {
         #[source]
         source: std::io::Error,
     },
+
+    /// The page's Content-Security-Policy is not a valid header value (a control character).
+    #[error("the web client's Content-Security-Policy is not a valid header value: {0:?}")]
+    InvalidContentSecurityPolicy(String),
 }
 
 /// The last `max_lines` lines of `text`, so that error messages stay readable when a process

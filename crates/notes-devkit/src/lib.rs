@@ -14,6 +14,8 @@
 //! - [`polly_local`] serves Amazon Polly's `SynthesizeSpeech` on a loopback port with real
 //!   speech (espeak-ng, encoded to mp3 by lame), for the dictate function's real SDK.
 //! - [`jwt_authorizer`] checks tokens as an HTTP API's JWT authorizer does (`make dev API=http`).
+//! - [`waf_rate_limit`] is the REST API's WAF web ACL: a per-caller rate limit in front of the
+//!   local API.
 //! - [`mp3`] checks that bytes are MPEG Layer III audio and measures how long they play.
 //!
 //! [`testing`] combines them into the helpers that the integration tests of the other crates
@@ -37,6 +39,7 @@ pub mod s3_local;
 mod supervised;
 pub mod tables;
 pub mod testing;
+pub mod waf_rate_limit;
 pub mod web_client;
 
 use std::path::{Path, PathBuf};

@@ -5,7 +5,8 @@
 //! the root, as a custom domain mapped to the stage would (`/notes`, not `/Prod/notes`), and
 //! describes the request the way API Gateway does (`Host`, `X-Forwarded-*`,
 //! `requestContext.path`), so that the URLs a function builds from them (`Location`, `Link`)
-//! lead back here.
+//! lead back here. In front of the REST API, the template's WAF web ACL: a per-caller rate
+//! limit (`waf_rate_limit`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -30,6 +31,7 @@ use crate::DevkitError;
 use crate::gateway::{AuthorizerDecision, decide};
 use crate::jwt_authorizer::JwtAuthorizer;
 use crate::runtime_api::{LambdaSandbox, Outcome};
+use crate::waf_rate_limit::{Caller, RETRY_AFTER_SECONDS, RateLimit, RateLimiter};
 
 /// API Gateway's payload limit for REST APIs.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -328,6 +330,10 @@ pub struct LocalApiConfig {
     pub allowed_origin: Option<String>,
     /// Which of the template's front doors to serve.
     pub front: Front,
+    /// The template's WAF web ACL in front of the REST API: each caller's requests per window,
+    /// the excess answered 429. `None` serves without one (`PerCallerRequestsPer5Minutes=0`);
+    /// the HTTP API cannot have one.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// The two front doors of template.yaml.
@@ -363,6 +369,7 @@ struct Gateway {
     authorizer: LambdaSandbox,
     functions: HashMap<String, LambdaSandbox>,
     front: Front,
+    rate_limiter: Option<RateLimiter>,
 }
 
 /// A running local API; dropping it stops the server and the function processes.
@@ -392,6 +399,19 @@ impl LocalApi {
         if matches!(config.front, Front::Http(_)) && config.api_key.is_some() {
             return Err(DevkitError::LocalApi(
                 "an HTTP API has no API keys: serve the REST API to require one".into(),
+            ));
+        }
+        if matches!(config.front, Front::Http(_)) && config.rate_limit.is_some() {
+            return Err(DevkitError::LocalApi(
+                "WAF cannot be associated with an HTTP API, so it has no per-caller rate limit: \
+                 serve the REST API to have one"
+                    .into(),
+            ));
+        }
+        if config.rate_limit.is_some_and(|limit| limit.requests == 0) {
+            return Err(DevkitError::LocalApi(
+                "a per-caller rate limit of 0 requests would refuse everything: give none instead"
+                    .into(),
             ));
         }
         let mut function_env = config.function_env.clone();
@@ -428,6 +448,7 @@ impl LocalApi {
             authorizer,
             functions,
             front: config.front,
+            rate_limiter: config.rate_limit.map(RateLimiter::new),
         });
         let app = Router::new()
             .fallback(serve)
@@ -479,6 +500,22 @@ impl Drop for LocalApi {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The web ACL's answer to a caller over its limit: its custom response, 429 with the JSON body
+/// and `Retry-After` of template.yaml's `RestApiWebAcl` (CORS headers added in `serve`, as the
+/// web ACL's response headers add them in AWS).
+fn too_many_requests(limit: RateLimit) -> Response {
+    let mut response = Response::new(Body::from(limit.refusal_body()));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    response.extensions_mut().insert(GatewayAnswer);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    response
 }
 
 fn gateway_error(status: StatusCode, message: &str) -> Response {
@@ -542,6 +579,17 @@ async fn handle(
 ) -> (Response, Option<String>) {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
+    // WAF decides before API Gateway does anything: preflight, unknown routes and requests the
+    // authorizer would refuse count and are refused alike.
+    if let Some(limiter) = &gateway.rate_limiter {
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        if !limiter.admit(Caller::of(authorization, peer.ip())) {
+            return (too_many_requests(limiter.limit()), None);
+        }
+    }
     let matched = gateway.spec.find(parts.method.as_str(), &path);
 
     if parts.method == Method::OPTIONS && !matches!(matched, RouteMatch::None) {

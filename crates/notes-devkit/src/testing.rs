@@ -1,4 +1,6 @@
-//! Helpers for integration tests: one DynamoDB Local per test process, fresh tables per test.
+//! Helpers for integration tests: one DynamoDB Local per test process, fresh tables per test,
+//! an audio bucket in moto's S3, and the one way tests invoke a function binary ([`call`],
+//! [`respond`]).
 //!
 //! Starting the JVM takes seconds, creating a table milliseconds, so tests share the server and
 //! isolate themselves with uniquely named tables instead.
@@ -8,6 +10,12 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use aws_sdk_dynamodb::Client;
+use notes_http::fixtures::ProxyResponse;
+use serde_json::Value;
+
+use crate::cognito_local::CognitoLocal;
+use crate::runtime_api::{LambdaSandbox, Outcome};
+use crate::s3_local;
 
 use crate::dynamodb_local::{DynamoDbLocal, DynamoDbLocalOptions};
 use crate::error::DevkitError;
@@ -163,6 +171,180 @@ pub fn unique_table_name(logical_id: &str) -> String {
         .unwrap_or(&env_var)
         .replace('_', "-");
     format!("{stem}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// What a function binary posted for one event: its API Gateway proxy response, or why there is
+/// none (an invocation error, which API Gateway turns into a bare 502, or no answer at all).
+pub async fn respond(function: &LambdaSandbox, event: &Value) -> Result<ProxyResponse, String> {
+    match function.invoke(event).await {
+        Ok(invocation) => match invocation.outcome {
+            Outcome::Response(value) => ProxyResponse::parse(&value),
+            Outcome::Error {
+                error_type,
+                error_message,
+            } => Err(format!(
+                "invocation error (a bare 502 behind API Gateway): {error_type}: {error_message}"
+            )),
+        },
+        Err(error) => Err(format!("no answer from the function: {error}")),
+    }
+}
+
+/// [`respond`] for a test that expects a proxy response: anything else fails the test, with the
+/// function's logs.
+#[allow(
+    clippy::panic,
+    reason = "a test helper: the panic is the failing test's report"
+)]
+pub async fn call(function: &LambdaSandbox, event: &Value) -> ProxyResponse {
+    match respond(function, event).await {
+        Ok(response) => response,
+        Err(error) => panic!("{}: {error}\n{}", function.function_name(), function.logs()),
+    }
+}
+
+/// An HTTP answer as a test reads it: status, headers (names lower-case) and the body as JSON
+/// (`Null` when empty, a JSON string when it is not JSON).
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: std::collections::HashMap<String, String>,
+    pub body: Value,
+}
+
+impl HttpReply {
+    /// A response header by its lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// One HTTP request to a local server (the local API, the web server) with a real client, off
+/// the async runtime: any method (API Gateway's own answers to odd ones are under test), any
+/// header, a body of bytes (so that invalid UTF-8 can be sent). `Err` only when no HTTP answer
+/// came back; every status is an answer.
+pub async fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Result<HttpReply, String> {
+    let (method, url) = (method.to_owned(), url.to_owned());
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .allow_non_standard_methods(true)
+            .build()
+            .new_agent();
+        let mut request = ureq::http::Request::builder()
+            .method(method.as_str())
+            .uri(&url);
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        let sent = match body {
+            Some(body) => request.body(body).map(|r| agent.run(r)),
+            None => request.body(()).map(|r| agent.run(r)),
+        };
+        let mut response = sent
+            .map_err(|e| format!("the client refused the request: {e}"))?
+            .map_err(|e| format!("no HTTP response: {e}"))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok(HttpReply {
+            status,
+            headers,
+            body,
+        })
+    })
+    .await
+    .map_err(|e| format!("the HTTP client's thread failed: {e}"))?
+}
+
+/// moto's S3 on loopback with an audio bucket: what the functions that store or remove audio
+/// (dictate, delete) need in a test. moto also serves Cognito; keep this alive as long as the
+/// functions that use it.
+pub struct TestAudio {
+    moto: CognitoLocal,
+    bucket: String,
+}
+
+impl std::fmt::Debug for TestAudio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestAudio")
+            .field("endpoint", &self.endpoint())
+            .field("bucket", &self.bucket)
+            .finish()
+    }
+}
+
+impl TestAudio {
+    /// Starts a moto of its own and creates `bucket` in it.
+    pub async fn start(bucket: &str) -> Result<Self, DevkitError> {
+        let moto = tokio::task::spawn_blocking(|| CognitoLocal::start(None))
+            .await
+            .map_err(DevkitError::BackgroundTask)?
+            .map_err(|e| DevkitError::Moto(Box::new(e)))?;
+        let audio = Self {
+            moto,
+            bucket: bucket.to_owned(),
+        };
+        audio.add_bucket(bucket).await?;
+        Ok(audio)
+    }
+
+    /// Creates one more bucket in the same S3 (idempotent).
+    pub async fn add_bucket(&self, bucket: &str) -> Result<(), DevkitError> {
+        let (endpoint, bucket) = (self.endpoint().to_owned(), bucket.to_owned());
+        tokio::task::spawn_blocking(move || s3_local::ensure_bucket(&endpoint, &bucket))
+            .await
+            .map_err(DevkitError::BackgroundTask)?
+    }
+
+    /// The S3 (and Cognito) endpoint.
+    pub fn endpoint(&self) -> &str {
+        self.moto.endpoint()
+    }
+
+    /// The bucket made by [`Self::start`].
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The moto server itself (its Cognito side, for tests that also need a pool).
+    pub fn moto(&self) -> &CognitoLocal {
+        &self.moto
+    }
+
+    /// What a function needs to use this S3 with `bucket` (see [`s3_local::audio_env`]).
+    pub fn env_for(&self, bucket: &str) -> Vec<(String, String)> {
+        s3_local::audio_env(self.endpoint(), bucket)
+    }
+
+    /// `env` extended with what a function needs to use this S3 and [`Self::bucket`].
+    pub fn with_env(&self, mut env: Vec<(String, String)>) -> Vec<(String, String)> {
+        env.extend(self.env_for(&self.bucket));
+        env
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The web client's side of the dev kit: its configuration file (`config.js`, written by
 //! `make dev` for the local stack and by `make web-config` from a deployed stack's outputs) and
 //! the static server `make dev` serves `web/` with, on an origin of its own, so that the browser
-//! checks CORS against the API exactly as it does for a deployed page.
+//! checks CORS against the API exactly as it does for a deployed page, and sends the page's
+//! Content-Security-Policy as a header naming that `make dev`'s own loopback origins.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
@@ -243,6 +244,36 @@ fn region_of_pool(user_pool_id: &str) -> Option<&str> {
 pub const BACKEND_STARTING_SCRIPT: &str = "// make dev is starting the local backend; this file becomes the page's configuration then.\n\
      window.NOTES_BACKEND_STARTING = true;\n";
 
+/// The page's Content-Security-Policy, sent as a response header (a `<meta>` policy cannot say
+/// `frame-ancestors`, and one file cannot name each deployment's origins). `connect` lists the
+/// origins the page may call (the API, Cognito), `media` those it plays audio from (the presigned
+/// URLs' S3). The stack's CloudFront response headers policy sends the same directives with the
+/// deployment's origins (template.yaml `WebResponseHeadersPolicy`; tests/deploy compares them).
+pub fn content_security_policy(connect: &[&str], media: &[&str]) -> String {
+    let list = |origins: &[&str]| {
+        if origins.is_empty() {
+            "'none'".to_owned()
+        } else {
+            origins.join(" ")
+        }
+    };
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         media-src {media}; connect-src {connect}; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'",
+        media = list(media),
+        connect = list(connect),
+    )
+}
+
+/// The policy of `make dev`'s page: its own origin (`/config.js`, polled while the backend
+/// starts), the local API, and moto (Cognito, and S3 for the dictated audio); loopback only.
+pub fn local_content_security_policy(api_port: u16, cognito_port: u16) -> String {
+    let api = format!("http://127.0.0.1:{api_port}");
+    let moto = format!("http://127.0.0.1:{cognito_port}");
+    content_security_policy(&["'self'", &api, &moto], &[&moto])
+}
+
 /// What [`WebServer::start`] serves.
 #[derive(Debug, Clone)]
 pub struct WebServerConfig {
@@ -254,6 +285,8 @@ pub struct WebServerConfig {
     pub config_file: PathBuf,
     /// Cognito's browser library, served as `/vendor/amazon-cognito-identity.min.js`.
     pub cognito_library: PathBuf,
+    /// The `Content-Security-Policy` header of every answer ([`local_content_security_policy`]).
+    pub content_security_policy: String,
 }
 
 /// The page's static server: `web/` as it is (no build step), `config.js` and the Cognito
@@ -287,9 +320,16 @@ impl WebServer {
         let address = listener
             .local_addr()
             .map_err(|source| DevkitError::BindWebServer { port, source })?;
+        let content_security_policy = HeaderValue::from_str(&config.content_security_policy)
+            .map_err(|_| {
+                DevkitError::InvalidContentSecurityPolicy(config.content_security_policy.clone())
+            })?;
         let app = Router::new()
             .fallback(serve_file)
-            .with_state(Arc::new(config));
+            .with_state(Arc::new(Served {
+                config,
+                content_security_policy,
+            }));
         let (shutdown, shutdown_requested) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let signal = async {
@@ -319,12 +359,14 @@ impl WebServer {
     }
 }
 
+/// The server's state: its configuration and the policy header, checked once at start.
+struct Served {
+    config: WebServerConfig,
+    content_security_policy: HeaderValue,
+}
+
 /// One static file: GET and HEAD only, no directory listings, nothing outside the root.
-async fn serve_file(
-    State(config): State<Arc<WebServerConfig>>,
-    method: Method,
-    uri: Uri,
-) -> Response {
+async fn serve_file(State(served): State<Arc<Served>>, method: Method, uri: Uri) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -333,7 +375,8 @@ async fn serve_file(
         )
             .into_response();
     }
-    let Some(file) = resolve(&config, uri.path()) else {
+    let config = &served.config;
+    let Some(file) = resolve(config, uri.path()) else {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     };
     let body = match tokio::fs::read(&file).await {
@@ -367,10 +410,11 @@ async fn serve_file(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    // What a `<meta>` policy cannot say: the page is never framed (clickjacking).
+    // The whole policy, frame-ancestors 'none' included (the page is never framed:
+    // clickjacking), which a `<meta>` policy could not say.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'"),
+        served.content_security_policy.clone(),
     );
     response
 }
@@ -535,6 +579,7 @@ mod tests {
             root: root.clone(),
             config_file: PathBuf::from("/elsewhere/config.js"),
             cognito_library: PathBuf::from("/elsewhere/lib.js"),
+            content_security_policy: String::new(),
         };
         let cases = [
             ("/", Some(root.join("index.html"))),

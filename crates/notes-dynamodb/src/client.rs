@@ -1,9 +1,12 @@
 //! Builds the one DynamoDB client a function uses, during init, with timeouts and retries that
 //! fit inside the Lambda timeout.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+
+use crate::warm_up::{CONNECT_AT_INIT_VARIABLE, InvalidConnectAtInit, parse_connect_at_init};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
@@ -20,8 +23,61 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 /// errors are retried with jittered backoff before they reach the caller as a 503.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-/// The HTTP client for the AWS endpoints of `services` (their `AWS_ENDPOINT_URL_<SERVICE>`
-/// suffixes, e.g. `DYNAMODB`).
+/// How a function reaches AWS, read once at init with the rest of its configuration: the
+/// endpoint overrides of the services it calls (`AWS_ENDPOINT_URL_<SERVICE>`, else
+/// `AWS_ENDPOINT_URL`: DynamoDB Local, moto, the local Polly) and whether to open the DynamoDB
+/// connection during init (`DYNAMODB_CONNECT_AT_INIT`, see [`crate::open_connection_at_init`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsConfig {
+    /// The services the function calls, as their endpoint variables spell them (`DYNAMODB`).
+    services: Vec<&'static str>,
+    /// Service -> its endpoint override, for the services that have one.
+    endpoints: BTreeMap<&'static str, String>,
+    /// Open the DynamoDB connection at init.
+    pub connect_at_init: bool,
+}
+
+impl AwsConfig {
+    /// For a function that calls `services` (e.g. `["DYNAMODB", "S3"]`), from the process
+    /// environment.
+    pub fn from_env(services: &[&'static str]) -> Result<Self, InvalidConnectAtInit> {
+        Self::from_lookup(services, |name| std::env::var(name).ok())
+    }
+
+    /// [`Self::from_env`] from any lookup of variables.
+    pub fn from_lookup(
+        services: &[&'static str],
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, InvalidConnectAtInit> {
+        let shared = get("AWS_ENDPOINT_URL").filter(|url| !url.trim().is_empty());
+        let endpoints = services
+            .iter()
+            .filter_map(|service| {
+                get(&format!("AWS_ENDPOINT_URL_{service}"))
+                    .filter(|url| !url.trim().is_empty())
+                    .or_else(|| shared.clone())
+                    .map(|url| (*service, url))
+            })
+            .collect();
+        Ok(Self {
+            services: services.to_vec(),
+            endpoints,
+            connect_at_init: parse_connect_at_init(get(CONNECT_AT_INIT_VARIABLE).as_deref())?,
+        })
+    }
+
+    /// Whether every service is reached over plain HTTP (every one has an `http://` override).
+    fn plain_http(&self) -> bool {
+        !self.services.is_empty()
+            && self.services.iter().all(|service| {
+                self.endpoints
+                    .get(service)
+                    .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("http://"))
+            })
+    }
+}
+
+/// The HTTP client for the AWS endpoints of `config`.
 ///
 /// HTTPS (the real services) uses rustls on ring with the system's root certificates, loaded once
 /// at init by rustls-native-certs. Without `SSL_CERT_FILE` that loader reads the CA bundle *and*
@@ -31,20 +87,10 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// When every endpoint is a plain-HTTP override (`http://...`: DynamoDB Local, moto, the local
 /// Polly), the client is plain HTTP and loads no certificates at all, as botocore and the
 /// JavaScript SDK do.
-fn http_client(services: &[&str]) -> aws_sdk_dynamodb::config::SharedHttpClient {
+fn http_client(config: &AwsConfig) -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls;
-    let endpoint = |service: &str| {
-        std::env::var(format!("AWS_ENDPOINT_URL_{service}"))
-            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-            .ok()
-    };
-    let plain_http = !services.is_empty()
-        && services.iter().all(|service| {
-            endpoint(service)
-                .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("http://"))
-        });
     let builder = aws_smithy_http_client::Builder::new();
-    if plain_http {
+    if config.plain_http() {
         builder.build_http()
     } else {
         builder
@@ -57,11 +103,11 @@ fn http_client(services: &[&str]) -> aws_sdk_dynamodb::config::SharedHttpClient 
 
 /// Loads the SDK configuration from the Lambda environment (`AWS_REGION`, the execution role's
 /// credentials, endpoint overrides such as `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local) with
-/// one HTTP client for the endpoints of `services` and DynamoDB's timeouts and retries. A client
+/// one HTTP client for the endpoints of `config` and DynamoDB's timeouts and retries. A client
 /// of another service with other latencies (Polly) overrides the timeouts on its own builder.
-pub async fn sdk_config_from_env(services: &[&str]) -> aws_config::SdkConfig {
+pub async fn sdk_config(config: &AwsConfig) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client(services))
+        .http_client(http_client(config))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
@@ -86,6 +132,12 @@ pub fn timeouts_for(attempt: Duration, operation: Duration) -> TimeoutConfig {
 }
 
 /// The DynamoDB client of a function that talks to nothing else, built at init.
-pub async fn client_from_env() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config_from_env(&["DYNAMODB"]).await)
+pub async fn dynamodb_client(config: &AwsConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config(config).await)
+}
+
+/// The DynamoDB client of a command-line tool (notes-migrate): [`AwsConfig`] from its
+/// environment, for DynamoDB only.
+pub async fn client_from_env() -> Result<aws_sdk_dynamodb::Client, InvalidConnectAtInit> {
+    Ok(dynamodb_client(&AwsConfig::from_env(&["DYNAMODB"])?).await)
 }

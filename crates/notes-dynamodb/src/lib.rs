@@ -13,8 +13,8 @@ mod usage;
 mod warm_up;
 
 pub use client::{
-    CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, client_from_env,
-    sdk_config_from_env, timeouts_for,
+    AwsConfig, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT,
+    client_from_env, dynamodb_client, sdk_config, timeouts_for,
 };
 pub use idempotency::DynamoIdempotency;
 pub use notes::{CREATE_MAX_ATTEMPTS, DynamoNotes, SEARCH_MAX_QUERIES};
@@ -22,5 +22,5 @@ pub use posts::DynamoPosts;
 pub use usage::DynamoSpeechBudget;
 pub use warm_up::{
     CONNECT_AT_INIT_DEFAULT, CONNECT_AT_INIT_VARIABLE, InvalidConnectAtInit, WarmUpCall,
-    connect_at_init_from_env, open_connection_at_init,
+    open_connection_at_init,
 };

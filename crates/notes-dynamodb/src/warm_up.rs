@@ -30,12 +30,8 @@ pub enum WarmUpCall {
 #[error("{CONNECT_AT_INIT_VARIABLE} must be true or false, not {0:?}")]
 pub struct InvalidConnectAtInit(String);
 
-/// Whether to open the connection at init, from `DYNAMODB_CONNECT_AT_INIT` (read once, at init).
-pub fn connect_at_init_from_env() -> Result<bool, InvalidConnectAtInit> {
-    parse_connect_at_init(std::env::var(CONNECT_AT_INIT_VARIABLE).ok().as_deref())
-}
-
-fn parse_connect_at_init(value: Option<&str>) -> Result<bool, InvalidConnectAtInit> {
+/// `DYNAMODB_CONNECT_AT_INIT`'s value (read once, at init, into [`crate::AwsConfig`]).
+pub(crate) fn parse_connect_at_init(value: Option<&str>) -> Result<bool, InvalidConnectAtInit> {
     match value.map(str::trim) {
         None | Some("") => Ok(CONNECT_AT_INIT_DEFAULT),
         Some("true") => Ok(true),
@@ -44,18 +40,19 @@ fn parse_connect_at_init(value: Option<&str>) -> Result<bool, InvalidConnectAtIn
     }
 }
 
-/// When `DYNAMODB_CONNECT_AT_INIT` is on, sends one request on `table` that DynamoDB refuses
+/// When `DYNAMODB_CONNECT_AT_INIT` is on (`config`), sends one request on `table` that DynamoDB refuses
 /// before it reads or writes anything: `call` with a key that matches no table's key schema (a
 /// `ValidationException`, no capacity consumed, no item touched). The connection it opened
 /// stays in the client's pool for the first invocation. Its outcome is irrelevant, and a failure
 /// (DynamoDB unreachable) is left for the first real request to report.
 pub async fn open_connection_at_init(
     client: &aws_sdk_dynamodb::Client,
+    config: &crate::AwsConfig,
     table: &str,
     call: WarmUpCall,
-) -> Result<(), InvalidConnectAtInit> {
-    if !connect_at_init_from_env()? {
-        return Ok(());
+) {
+    if !config.connect_at_init {
+        return;
     }
     let key = ("connection-warm-up", AttributeValue::S("-".into()));
     // Only whether DynamoDB answered at all matters here, and only to the debug log.
@@ -76,7 +73,6 @@ pub async fn open_connection_at_init(
             .is_err(),
     };
     tracing::debug!(refused, "DynamoDB connection opened at init");
-    Ok(())
 }
 
 #[cfg(test)]

@@ -13,6 +13,16 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
+impl ConfigError {
+    /// `name` refused by a parser of another crate, whose error says why.
+    pub fn invalid(name: &'static str, error: impl std::fmt::Display) -> Self {
+        Self::Invalid {
+            name,
+            reason: error.to_string(),
+        }
+    }
+}
+
 /// A variable that must be set and non-empty.
 pub fn required_env(name: &'static str, purpose: &'static str) -> Result<String, ConfigError> {
     match optional_env(name)? {

@@ -29,6 +29,7 @@ pub use idempotency::{
 };
 pub use identity::{Caller, caller};
 pub use link::set_next_link;
+pub use notes_tracing::LogConfig;
 pub use request::{
     if_match_version, location_of, page_size, path_parameter, request_path, single_query,
 };

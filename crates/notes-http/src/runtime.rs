@@ -42,18 +42,18 @@ impl HttpConfig {
 
 /// JSON logs when Lambda's log format is JSON (the template sets it), with the request id of the
 /// invocation on every line (the runtime opens a span carrying it around each invocation).
-pub fn init_tracing() {
-    notes_tracing::init();
+pub fn init_tracing(config: &notes_tracing::LogConfig) {
+    notes_tracing::init(config);
 }
 
-/// Runs the HTTP handler for every invocation until the sandbox is shut down. The handler's
-/// errors become responses here, in one place.
-pub async fn run<'a, F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+/// Runs the HTTP handler for every invocation until the sandbox is shut down, with the edge
+/// settings `config` (read in `main` with the rest of the function's configuration). The
+/// handler's errors become responses here, in one place.
+pub async fn run<'a, F, Fut>(config: HttpConfig, handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Request) -> Fut + Clone + Send + 'a,
     Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'a,
 {
-    let config = HttpConfig::from_env()?;
     let http = service_fn(move |request: Request| {
         let handler = handler.clone();
         let config = config.clone();

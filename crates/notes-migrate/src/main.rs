@@ -14,7 +14,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let client = notes_dynamodb::client_from_env().await;
+    let client = match notes_dynamodb::client_from_env().await {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("notes-migrate: {error}");
+            return ExitCode::from(2);
+        }
+    };
     match migrate(&client, &arguments).await {
         Ok(report) => {
             println!(

@@ -10,20 +10,43 @@
 
 use tracing::level_filters::LevelFilter;
 
-/// Installs the subscriber for the process; call once, first thing in `main`.
-pub fn init() {
-    let level = level_from(
-        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
-        std::env::var("RUST_LOG").ok().as_deref(),
-    );
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+/// How a binary logs: part of its configuration, read once at init with the rest of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO.
+    pub level: LevelFilter,
+    /// `AWS_LAMBDA_LOG_FORMAT=JSON`: one JSON object per line.
+    pub json: bool,
+}
+
+impl LogConfig {
+    /// From the process environment. Nothing here is required and nothing can be invalid: an
+    /// unreadable level means INFO (Lambda's own log controls set these two variables).
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// From any lookup of variables (tests, or a binary's own environment reader).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let level = level_from(
+            get("AWS_LAMBDA_LOG_LEVEL").as_deref(),
+            get("RUST_LOG").as_deref(),
+        );
+        let json = get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+        Self { level, json }
+    }
+}
+
+/// Installs the subscriber for the process; call once, in `main`, with the binary's
+/// configuration.
+pub fn init(config: &LogConfig) {
     let builder = tracing_subscriber::fmt()
         .with_target(false)
         .without_time()
         .with_ansi(false)
-        .with_max_level(level);
+        .with_max_level(config.level);
     // A second init (a test calling main twice) keeps the first subscriber: not worth a panic.
-    let _ = if json {
+    let _ = if config.json {
         builder.json().try_init()
     } else {
         builder.try_init()
@@ -60,5 +83,22 @@ mod tests {
         assert_eq!(level_from(Some("loud"), Some("trace")), LevelFilter::TRACE);
         assert_eq!(level_from(None, Some("info,hyper=warn")), LevelFilter::INFO);
         assert_eq!(level_from(None, None), LevelFilter::INFO);
+    }
+
+    #[test]
+    fn the_config_reads_lambdas_log_controls() {
+        let config = LogConfig::from_lookup(|name| match name {
+            "AWS_LAMBDA_LOG_LEVEL" => Some("WARN".to_owned()),
+            "AWS_LAMBDA_LOG_FORMAT" => Some("JSON".to_owned()),
+            _ => None,
+        });
+        assert_eq!(
+            config,
+            LogConfig {
+                level: LevelFilter::WARN,
+                json: true
+            }
+        );
+        assert!(!LogConfig::from_lookup(|_| None).json);
     }
 }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 /// Names this function's idempotency records (`post#...`).
 pub const IDEMPOTENCY_SCOPE: &str = "post";
 
-/// What the function reads from its environment at init.
+/// Everything the function reads from its environment, read once, in `main`, at init.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub posts_table: String,
@@ -31,6 +31,12 @@ pub struct Config {
     /// The most posts one user may write (`MAX_POSTS_PER_USER`, template parameter
     /// `MaxPostsPerUser`): a post beyond it is a 409.
     pub max_posts_per_user: u32,
+    /// How the function logs (`AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_LOG_FORMAT`, `RUST_LOG`).
+    pub log: notes_http::LogConfig,
+    /// The shared edge: CORS (`ALLOWED_ORIGINS`) and the required group (`REQUIRED_GROUP`).
+    pub http: notes_http::HttpConfig,
+    /// How its AWS clients are built: endpoint overrides, `DYNAMODB_CONNECT_AT_INIT`.
+    pub aws: notes_dynamodb::AwsConfig,
 }
 
 /// `MAX_POSTS_PER_USER` when unset.
@@ -55,6 +61,11 @@ impl Config {
                 "the name of the DynamoDB table of Idempotency-Key records",
             )?,
             idempotency_window: idempotency_window_from_env()?,
+            log: notes_http::LogConfig::from_env(),
+            http: notes_http::HttpConfig::from_env()?,
+            aws: notes_dynamodb::AwsConfig::from_env(&["DYNAMODB"]).map_err(|e| {
+                notes_http::ConfigError::invalid(notes_dynamodb::CONNECT_AT_INIT_VARIABLE, e)
+            })?,
         })
     }
 }

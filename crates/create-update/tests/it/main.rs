@@ -10,12 +10,11 @@
 
 use std::path::Path;
 
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::testing::{TestTables, fresh_tables};
+use notes_devkit::runtime_api::LambdaSandbox;
+use notes_devkit::testing::{TestTables, call, fresh_tables};
 use notes_domain::{MAX_SAFE_INTEGER, NoteId, NoteReader, PageSize, UserId};
 use notes_dynamodb::DynamoNotes;
-use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, with_body, with_header};
-use serde_json::Value;
+use notes_http::fixtures::{as_user, fixture_json, with_body, with_header};
 
 async fn start() -> (TestTables, LambdaSandbox, DynamoNotes) {
     let tables = fresh_tables().await.unwrap();
@@ -27,21 +26,6 @@ async fn start() -> (TestTables, LambdaSandbox, DynamoNotes) {
     .unwrap();
     let store = DynamoNotes::new(tables.client.clone(), tables.notes_table.clone());
     (tables, sandbox, store)
-}
-
-async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
-    match sandbox.invoke(event).await.unwrap().outcome {
-        Outcome::Response(value) => ProxyResponse::parse(&value).unwrap(),
-        Outcome::Error {
-            error_type,
-            error_message,
-        } => {
-            panic!(
-                "invocation failed: {error_type}: {error_message}\n{}",
-                sandbox.logs()
-            )
-        }
-    }
 }
 
 async fn notes_of(store: &DynamoNotes, user: &str) -> Vec<(String, String, u64)> {

@@ -11,50 +11,33 @@
 
 use std::path::Path;
 
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::testing::{TestTables, fresh_tables};
-use notes_devkit::{CognitoLocal, s3_local};
+use notes_devkit::runtime_api::LambdaSandbox;
+use notes_devkit::testing::{TestAudio, TestTables, call, fresh_tables};
 use notes_domain::{
     AudioKey, Engine, Expectation, NoteId, NoteReader, NoteText, NoteWrite, NoteWriter, StoreError,
     Timestamp, UserId, Voice,
 };
 use notes_dynamodb::DynamoNotes;
-use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, with_header};
-use serde_json::Value;
+use notes_http::fixtures::{as_user, fixture_json, with_header};
 
 /// DynamoDB Local tables and an audio bucket in moto's S3, both the test's own.
 struct Stack {
     tables: TestTables,
-    _moto: CognitoLocal,
-    s3_endpoint: String,
-    bucket: String,
+    audio: TestAudio,
 }
 
 async fn stack() -> Stack {
     let tables = fresh_tables().await.unwrap();
-    let moto = tokio::task::spawn_blocking(|| CognitoLocal::start(None))
+    let audio = TestAudio::start(&format!("audio-{}", std::process::id()))
         .await
-        .unwrap()
         .unwrap();
-    let s3_endpoint = moto.endpoint().to_owned();
-    let bucket = format!("audio-{}", std::process::id());
-    let (endpoint, name) = (s3_endpoint.clone(), bucket.clone());
-    tokio::task::spawn_blocking(move || s3_local::ensure_bucket(&endpoint, &name))
-        .await
-        .unwrap()
-        .unwrap();
-    Stack {
-        tables,
-        _moto: moto,
-        s3_endpoint,
-        bucket,
-    }
+    Stack { tables, audio }
 }
 
 /// The delete function with the stack's tables and `bucket` in its S3.
 async fn sandbox(stack: &Stack, bucket: &str) -> LambdaSandbox {
     let mut env = stack.tables.function_env();
-    env.extend(s3_local::audio_env(&stack.s3_endpoint, bucket));
+    env.extend(stack.audio.env_for(bucket));
     LambdaSandbox::start(Path::new(env!("CARGO_BIN_EXE_delete")), &env)
         .await
         .unwrap()
@@ -90,7 +73,7 @@ async fn put_audio(stack: &Stack, user: &UserId, note: &str, text: &str, voice: 
         Engine::Neural,
     )
     .to_string();
-    let url = format!("{}/{}/{key}", stack.s3_endpoint, stack.bucket);
+    let url = format!("{}/{}/{key}", stack.audio.endpoint(), stack.audio.bucket());
     tokio::task::spawn_blocking(move || {
         ureq::put(&url)
             .header("Content-Type", "audio/mpeg")
@@ -104,7 +87,11 @@ async fn put_audio(stack: &Stack, user: &UserId, note: &str, text: &str, voice: 
 
 /// Every key in the stack's bucket (one listing page is plenty here).
 async fn stored_keys(stack: &Stack) -> Vec<String> {
-    let url = format!("{}/{}?list-type=2", stack.s3_endpoint, stack.bucket);
+    let url = format!(
+        "{}/{}?list-type=2",
+        stack.audio.endpoint(),
+        stack.audio.bucket()
+    );
     let xml = tokio::task::spawn_blocking(move || {
         ureq::get(&url)
             .call()
@@ -122,26 +109,11 @@ async fn stored_keys(stack: &Stack) -> Vec<String> {
         .collect()
 }
 
-async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
-    match sandbox.invoke(event).await.unwrap().outcome {
-        Outcome::Response(value) => ProxyResponse::parse(&value).unwrap(),
-        Outcome::Error {
-            error_type,
-            error_message,
-        } => {
-            panic!(
-                "invocation failed: {error_type}: {error_message}\n{}",
-                sandbox.logs()
-            )
-        }
-    }
-}
-
 #[tokio::test]
 async fn deletes_only_the_callers_note_and_never_silently() {
     let stack = stack().await;
     let tables = &stack.tables;
-    let sandbox = sandbox(&stack, &stack.bucket).await;
+    let sandbox = sandbox(&stack, stack.audio.bucket()).await;
     let store = DynamoNotes::new(tables.client.clone(), tables.notes_table.clone());
     let alice = UserId::parse(&notes_http::fixtures::sub_of("alice")).unwrap();
     let id = NoteId::parse("1").unwrap();
@@ -206,7 +178,7 @@ async fn deletes_only_the_callers_note_and_never_silently() {
 #[tokio::test]
 async fn deleting_a_note_deletes_all_its_audio_and_only_its() {
     let stack = stack().await;
-    let sandbox = sandbox(&stack, &stack.bucket).await;
+    let sandbox = sandbox(&stack, stack.audio.bucket()).await;
     let (alice, bob) = (user("alice"), user("bob"));
     write_note(&stack, &alice, "1", "My bank PIN is 4 4 1 9.").await;
     let mut doomed = vec![
@@ -277,7 +249,7 @@ async fn an_audio_failure_after_the_delete_still_answers_204_and_logs_it() {
 #[tokio::test]
 async fn a_delete_frees_room_under_the_note_cap() {
     let stack = stack().await;
-    let sandbox = sandbox(&stack, &stack.bucket).await;
+    let sandbox = sandbox(&stack, stack.audio.bucket()).await;
     let store = DynamoNotes::new(
         stack.tables.client.clone(),
         stack.tables.notes_table.clone(),

@@ -12,12 +12,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use notes_devkit::DevkitError;
 use notes_devkit::mp3;
 use notes_devkit::polly_local::PollyLocal;
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::s3_local;
-use notes_devkit::testing::{TestTables, fresh_tables};
-use notes_devkit::{CognitoLocal, DevkitError};
+use notes_devkit::runtime_api::LambdaSandbox;
+use notes_devkit::testing::{TestAudio, TestTables, call, fresh_tables};
 use notes_domain::{Expectation, NoteId, NoteText, NoteWrite, NoteWriter, Timestamp, UserId};
 use notes_dynamodb::DynamoNotes;
 use notes_http::fixtures::{ProxyResponse, fixture_json};
@@ -26,50 +25,22 @@ use serde_json::Value;
 /// Everything a dictation needs, on loopback.
 struct Stack {
     tables: TestTables,
-    _moto: CognitoLocal,
-    s3_endpoint: String,
-    bucket: String,
+    audio: TestAudio,
 }
 
 async fn stack() -> Stack {
     let tables = fresh_tables().await.unwrap();
-    let moto = tokio::task::spawn_blocking(|| CognitoLocal::start(None))
+    let audio = TestAudio::start(&format!("audio-{}", std::process::id()))
         .await
-        .unwrap()
         .unwrap();
-    let s3_endpoint = moto.endpoint().to_owned();
-    let bucket = format!("audio-{}", std::process::id());
-    let (endpoint, name) = (s3_endpoint.clone(), bucket.clone());
-    tokio::task::spawn_blocking(move || s3_local::ensure_bucket(&endpoint, &name))
-        .await
-        .unwrap()
-        .unwrap();
-    Stack {
-        tables,
-        _moto: moto,
-        s3_endpoint,
-        bucket,
-    }
+    Stack { tables, audio }
 }
 
 async fn sandbox(stack: &Stack, polly_endpoint: &str) -> Result<LambdaSandbox, DevkitError> {
     let mut env = stack.tables.function_env();
-    env.extend(s3_local::audio_env(&stack.s3_endpoint, &stack.bucket));
+    env.extend(stack.audio.env_for(stack.audio.bucket()));
     env.push(("AWS_ENDPOINT_URL_POLLY".into(), polly_endpoint.to_owned()));
     LambdaSandbox::start(Path::new(env!("CARGO_BIN_EXE_dictate")), &env).await
-}
-
-async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
-    match sandbox.invoke(event).await.unwrap().outcome {
-        Outcome::Response(value) => ProxyResponse::parse(&value).unwrap(),
-        Outcome::Error {
-            error_type,
-            error_message,
-        } => panic!(
-            "invocation failed: {error_type}: {error_message}\n{}",
-            sandbox.logs()
-        ),
-    }
 }
 
 async fn write_note(stack: &Stack, user: &str, id: &str, text: &str) {
@@ -292,7 +263,7 @@ async fn over_the_daily_character_budget_is_a_429_until_the_utc_day_ends() {
     let stack = stack().await;
     let polly = PollyLocal::start(None).await.unwrap();
     let mut env = stack.tables.function_env();
-    env.extend(s3_local::audio_env(&stack.s3_endpoint, &stack.bucket));
+    env.extend(stack.audio.env_for(stack.audio.bucket()));
     env.push(("AWS_ENDPOINT_URL_POLLY".into(), polly.endpoint()));
     env.push(("DAILY_SPEECH_CHARACTERS_PER_USER".into(), "50".into()));
     let sandbox = LambdaSandbox::start(Path::new(env!("CARGO_BIN_EXE_dictate")), &env)

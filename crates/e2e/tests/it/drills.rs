@@ -15,7 +15,7 @@ use axum::response::IntoResponse;
 use notes_devkit::binaries::function_binary;
 use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
 use notes_devkit::tables::template_path;
-use notes_devkit::testing::{TestTables, fresh_tables, fresh_tables_at};
+use notes_devkit::testing::{TestTables, call, fresh_tables, fresh_tables_at};
 use notes_devkit::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
 use notes_domain::{NoteReader, PageSize, UserId};
 use notes_dynamodb::DynamoNotes;
@@ -33,16 +33,6 @@ async fn sandboxes(
         all.push(Arc::new(LambdaSandbox::start(&path, env).await.unwrap()));
     }
     all
-}
-
-async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
-    match sandbox.invoke(event).await.unwrap().outcome {
-        Outcome::Response(value) => ProxyResponse::parse(&value).unwrap(),
-        Outcome::Error {
-            error_type,
-            error_message,
-        } => panic!("{error_type}: {error_message}\n{}", sandbox.logs()),
-    }
 }
 
 /// Like concurrent Lambda sandboxes: requests spread over several processes at once.

@@ -5,12 +5,10 @@
 
 use std::collections::HashMap;
 
-use notes_devkit::CognitoLocal;
 use notes_devkit::binaries::function_binary;
 use notes_devkit::polly_local::PollyLocal;
 use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::s3_local;
-use notes_devkit::testing::{TestTables, fresh_tables};
+use notes_devkit::testing::{TestAudio, TestTables, call, fresh_tables};
 use notes_http::fixtures::{ProxyResponse, fixture_json};
 use serde_json::Value;
 
@@ -23,17 +21,11 @@ struct Functions {
 impl Functions {
     /// `bucket`: an audio bucket of its own in moto's S3 at `s3`, so that one set never reuses
     /// the other's audio.
-    async fn start(s3: &str, polly: &str, bucket: &str) -> Self {
+    async fn start(s3: &TestAudio, polly: &str, bucket: &str) -> Self {
         let tables = fresh_tables().await.unwrap();
-        {
-            let (endpoint, bucket) = (s3.to_owned(), bucket.to_owned());
-            tokio::task::spawn_blocking(move || s3_local::ensure_bucket(&endpoint, &bucket))
-                .await
-                .unwrap()
-                .unwrap();
-        }
+        s3.add_bucket(bucket).await.unwrap();
         let mut env = tables.function_env();
-        env.extend(s3_local::audio_env(s3, bucket));
+        env.extend(s3.env_for(bucket));
         env.push(("AWS_ENDPOINT_URL_POLLY".into(), polly.to_owned()));
         let mut by_name = HashMap::new();
         for name in ["list", "createUpdate", "delete", "post", "dictate"] {
@@ -49,19 +41,7 @@ impl Functions {
     }
 
     async fn call(&self, function: &str, fixture: &str) -> ProxyResponse {
-        let sandbox = &self.by_name[function];
-        match sandbox
-            .invoke(&fixture_json(fixture).unwrap())
-            .await
-            .unwrap()
-            .outcome
-        {
-            Outcome::Response(value) => ProxyResponse::parse(&value).unwrap(),
-            Outcome::Error {
-                error_type,
-                error_message,
-            } => panic!("{function} {fixture}: {error_type}: {error_message}"),
-        }
+        call(&self.by_name[function], &fixture_json(fixture).unwrap()).await
     }
 }
 
@@ -94,13 +74,10 @@ fn shape(body: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_answers_a_payload_2_0_event_as_it_answers_a_rest_event() {
-    let moto = tokio::task::spawn_blocking(|| CognitoLocal::start(None))
-        .await
-        .unwrap()
-        .unwrap();
+    let s3 = TestAudio::start("audio-rest").await.unwrap();
     let polly = PollyLocal::start(None).await.unwrap();
-    let rest = Functions::start(moto.endpoint(), &polly.endpoint(), "audio-rest").await;
-    let http = Functions::start(moto.endpoint(), &polly.endpoint(), "audio-http").await;
+    let rest = Functions::start(&s3, &polly.endpoint(), "audio-rest").await;
+    let http = Functions::start(&s3, &polly.endpoint(), "audio-http").await;
 
     // In order: each step sees what the one before wrote, in both formats alike.
     let steps = [

@@ -1,8 +1,8 @@
 //! The local API over real HTTP: every route and every authorizer outcome, API keys, the
-//! authorizer cache, CORS, API Gateway's own errors, two users' isolation, and the README's
-//! walkthrough executed as written; and the HTTP API flavour (`make dev API=http`).
+//! authorizer cache, CORS, API Gateway's own errors, two users' isolation, the WAF web ACL's
+//! per-caller rate limit, and the README's walkthrough executed as written; and the HTTP API
+//! flavour (`make dev API=http`).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use notes_devkit::binaries::function_binary;
@@ -16,7 +16,8 @@ use notes_devkit::local_api::{
     ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, Front, LocalApi, LocalApiConfig,
 };
 use notes_devkit::tables::template_path;
-use notes_devkit::testing::fresh_tables;
+use notes_devkit::testing::{HttpReply, fresh_tables, http_request};
+use notes_devkit::waf_rate_limit::{RETRY_AFTER_SECONDS, RateLimit, refusal_body};
 use serde_json::{Value, json};
 
 const ORIGIN: &str = "http://localhost:3000";
@@ -27,7 +28,7 @@ struct Api {
     api: LocalApi,
     key: SigningKey,
     _jwks: JwksServer,
-    _s3: notes_devkit::CognitoLocal,
+    _s3: notes_devkit::testing::TestAudio,
 }
 
 struct Options {
@@ -39,6 +40,8 @@ struct Options {
     allowed_origins: Option<&'static str>,
     /// Serve the HTTP API (API Gateway's JWT authorizer) instead of the REST API.
     http: bool,
+    /// The web ACL's per-caller limit in front of the REST API.
+    rate_limit: Option<RateLimit>,
 }
 
 impl Default for Options {
@@ -51,6 +54,7 @@ impl Default for Options {
             port: 0,
             allowed_origins: None,
             http: false,
+            rate_limit: None,
         }
     }
 }
@@ -79,6 +83,7 @@ async fn start(options: Options) -> Api {
         api_key: options.api_key.map(str::to_owned),
         authorizer_cache_ttl: options.cache_ttl,
         allowed_origin: options.allowed_origins.map(str::to_owned),
+        rate_limit: options.rate_limit,
         front: if options.http {
             Front::Http(Arc::new(JwtAuthorizer::new(
                 LOCAL_ISSUER,
@@ -99,19 +104,15 @@ async fn start(options: Options) -> Api {
     }
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: HashMap<String, String>,
-    body: Value,
+type Reply = HttpReply;
+
+/// What the matrix reads of a reply besides [`HttpReply`]'s own.
+trait NextLink {
+    /// The URL of `Link: <…>; rel="next"`; `None` on the last page.
+    fn next_link(&self) -> Option<&str>;
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(String::as_str)
-    }
-
-    /// The URL of `Link: <…>; rel="next"`; `None` on the last page.
+impl NextLink for HttpReply {
     fn next_link(&self) -> Option<&str> {
         self.header("link")
             .and_then(notes_http::fixtures::next_link)
@@ -139,54 +140,9 @@ impl Api {
         body: Option<&str>,
     ) -> Reply {
         let url = format!("{}{path}", self.api.url());
-        let method = method.to_owned();
-        let headers: Vec<(String, String)> = headers
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let body = body.map(str::to_owned);
-        tokio::task::spawn_blocking(move || {
-            let agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .allow_non_standard_methods(true)
-                .build()
-                .new_agent();
-            let mut request = ureq::http::Request::builder()
-                .method(method.as_str())
-                .uri(&url);
-            for (name, value) in &headers {
-                request = request.header(name, value);
-            }
-            let mut response = match body {
-                Some(body) => agent.run(request.body(body).unwrap()),
-                None => agent.run(request.body(()).unwrap()),
-            }
-            .unwrap();
-            let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        v.to_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
-            let text = response.body_mut().read_to_string().unwrap_or_default();
-            let body = if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap_or(Value::String(text))
-            };
-            Reply {
-                status,
-                headers,
-                body,
-            }
-        })
-        .await
-        .unwrap()
+        http_request(method, &url, headers, body.map(|b| b.as_bytes().to_vec()))
+            .await
+            .unwrap()
     }
 
     async fn as_user(&self, user: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
@@ -629,6 +585,112 @@ async fn api_keys_and_the_authorizer_cache() {
         3,
         "TTL 0 disables the cache"
     );
+}
+
+/// Issue 22, finding 4: the usage plan's daily quota and the stage's throttle were shared by
+/// every caller of the one public API key, so one caller could spend them for all. With the
+/// web ACL in front, a caller over its limit is refused while another caller, and the same
+/// address with another token, still get through.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_caller_over_its_limit_leaves_the_others_theirs() {
+    const LIMIT: u32 = 10;
+    let api = start(Options {
+        rate_limit: Some(RateLimit::per_five_minutes(LIMIT)),
+        ..Options::default()
+    })
+    .await;
+    let (alice, bob) = (api.token("alice"), api.token("bob"));
+    let list = |token: String| {
+        let api = &api;
+        async move {
+            api.call(
+                "GET",
+                "/notes",
+                &[("Authorization", &token), ("Origin", ORIGIN)],
+                None,
+            )
+            .await
+        }
+    };
+    for n in 1..=LIMIT {
+        let reply = list(alice.clone()).await;
+        assert_eq!(
+            reply.status, 200,
+            "alice's request {n} of {LIMIT}: {reply:?}"
+        );
+    }
+    let refused = list(alice.clone()).await;
+    assert_eq!(refused.status, 429, "{refused:?}");
+    assert_eq!(
+        refused.body,
+        serde_json::from_str::<Value>(&refusal_body(LIMIT)).unwrap(),
+        "the web ACL's JSON body"
+    );
+    assert_eq!(refused.header("content-type"), Some("application/json"));
+    assert_eq!(
+        refused.header("retry-after"),
+        Some(RETRY_AFTER_SECONDS.to_string().as_str())
+    );
+    // A browser can read it: the same CORS grant as API Gateway's own answers.
+    assert_eq!(refused.header("access-control-allow-origin"), Some(ORIGIN));
+    let invocations = api.api.authorizer_invocations();
+    let again = list(alice.clone()).await;
+    assert_eq!(again.status, 429, "still over: refused requests count too");
+    assert_eq!(
+        api.api.authorizer_invocations(),
+        invocations,
+        "refused before the authorizer runs"
+    );
+
+    // Bob, from the same address, is untouched: the key is the token, not the address.
+    for n in 1..=LIMIT {
+        let reply = list(bob.clone()).await;
+        assert_eq!(reply.status, 200, "bob's request {n} of {LIMIT}: {reply:?}");
+    }
+    assert_eq!(list(bob).await.status, 429, "bob has the same limit");
+
+    // Without an Authorization header the caller is the address, with a budget of its own:
+    // the authorizer's 401s count there, then the web ACL refuses.
+    for n in 1..=LIMIT {
+        let reply = api.call("GET", "/notes", &[], None).await;
+        assert_eq!(reply.status, 401, "anonymous request {n}: {reply:?}");
+    }
+    let anonymous = api.call("GET", "/notes", &[], None).await;
+    assert_eq!(anonymous.status, 429);
+    // A new token still gets through from that address.
+    let carol = api.token("carol");
+    assert_eq!(list(carol).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_http_api_has_no_per_caller_limit() {
+    // WAF cannot be associated with an HTTP API: the local API refuses to pretend otherwise.
+    let key = SigningKey::generate().unwrap();
+    let jwks_server = JwksServer::start(jwks(&[&key])).await.unwrap();
+    let binaries_dir = function_binary("list")
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let refused = LocalApi::start(LocalApiConfig {
+        port: 0,
+        spec: ApiSpec::from_template(&template_path()).unwrap(),
+        binaries_dir,
+        function_env: Vec::new(),
+        authorizer_env: authorizer_env(&jwks_server.url()),
+        api_key: None,
+        authorizer_cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
+        allowed_origin: None,
+        rate_limit: Some(RateLimit::per_five_minutes(10)),
+        front: Front::Http(Arc::new(JwtAuthorizer::new(
+            LOCAL_ISSUER,
+            &[LOCAL_CLIENT_ID.to_owned()],
+            &jwks_server.url(),
+        ))),
+    })
+    .await;
+    let error = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("HTTP API"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,6 @@
-//! End to end on loopback: the hostile matrix (hostile.rs), the drills (drills.rs), the local API
-//! (local_api.rs), both payload formats on every route (http_api.rs). Here: the deployed chain, a token from the local issuer through the
+//! End to end on loopback: the drills (drills.rs), the local API (local_api.rs), both payload
+//! formats on every route (http_api.rs); the hostile matrix is a test target of its own
+//! (tests/hostile, one test per case). Here: the deployed chain, a token from the local issuer through the
 //! `authorizer` binary, API Gateway's handover (policy check, context into
 //! `requestContext.authorizer`) and into the `createUpdate`, `list` and `delete` binaries, against
 //! DynamoDB Local.
@@ -12,7 +13,6 @@
 )]
 
 mod drills;
-mod hostile;
 mod http_api;
 mod local_api;
 
@@ -20,8 +20,8 @@ use notes_devkit::binaries::function_binary;
 use notes_devkit::gateway::{AuthorizerDecision, decide, with_authorizer_context};
 use notes_devkit::issuer::{JwksServer, SigningKey, TokenSpec, authorizer_env, jwks};
 use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::testing::fresh_tables;
-use notes_devkit::{CognitoLocal, s3_local};
+use notes_devkit::s3_local;
+use notes_devkit::testing::{TestAudio, fresh_tables};
 use notes_http::fixtures::{ProxyResponse, fixture_json};
 use serde_json::{Value, json};
 
@@ -32,30 +32,18 @@ struct Stack {
     delete: LambdaSandbox,
     key: SigningKey,
     _jwks: JwksServer,
-    _s3: CognitoLocal,
+    _s3: TestAudio,
 }
 
 /// moto's S3 with an audio bucket, and the functions' environment `env` extended to use it: the
 /// delete function deletes a deleted note's audio, so it needs a bucket even where nothing is
 /// dictated. Keep the returned server alive as long as the functions.
-async fn with_audio_bucket(
-    mut env: Vec<(String, String)>,
-) -> (CognitoLocal, Vec<(String, String)>) {
-    let moto = tokio::task::spawn_blocking(|| CognitoLocal::start(None))
+async fn with_audio_bucket(env: Vec<(String, String)>) -> (TestAudio, Vec<(String, String)>) {
+    let audio = TestAudio::start(s3_local::LOCAL_AUDIO_BUCKET)
         .await
-        .unwrap()
         .unwrap();
-    let endpoint = moto.endpoint().to_owned();
-    let bucket = s3_local::LOCAL_AUDIO_BUCKET;
-    {
-        let endpoint = endpoint.clone();
-        tokio::task::spawn_blocking(move || s3_local::ensure_bucket(&endpoint, bucket))
-            .await
-            .unwrap()
-            .unwrap();
-    }
-    env.extend(s3_local::audio_env(&endpoint, bucket));
-    (moto, env)
+    let env = audio.with_env(env);
+    (audio, env)
 }
 
 impl Stack {

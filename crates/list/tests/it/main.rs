@@ -11,11 +11,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::testing::{TestTables, fresh_tables};
+use notes_devkit::runtime_api::LambdaSandbox;
+use notes_devkit::testing::{TestTables, call, fresh_tables};
 use notes_domain::{Expectation, NoteId, NoteText, NoteWrite, NoteWriter, Timestamp, UserId};
 use notes_dynamodb::DynamoNotes;
-use notes_http::fixtures::{ProxyResponse, as_user, fixture_json, following, with_query};
+use notes_http::fixtures::{as_user, fixture_json, following, with_query};
 use serde_json::Value;
 
 async fn start() -> (TestTables, LambdaSandbox) {
@@ -27,21 +27,6 @@ async fn start() -> (TestTables, LambdaSandbox) {
     .await
     .unwrap();
     (tables, sandbox)
-}
-
-async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
-    match sandbox.invoke(event).await.unwrap().outcome {
-        Outcome::Response(value) => ProxyResponse::parse(&value).unwrap(),
-        Outcome::Error {
-            error_type,
-            error_message,
-        } => {
-            panic!(
-                "invocation failed: {error_type}: {error_message}\n{}",
-                sandbox.logs()
-            )
-        }
-    }
 }
 
 async fn seed(tables: &TestTables, user: &str, notes: &[(&str, &str)]) {

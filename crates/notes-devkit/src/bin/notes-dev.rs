@@ -32,6 +32,7 @@ use notes_devkit::tables::{
     LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, client_for_endpoint, ensure_table,
     load_table_specs, template_path,
 };
+use notes_devkit::waf_rate_limit::{DEFAULT_LOCAL_REQUESTS_PER_WINDOW, RateLimit};
 use notes_devkit::web_client::{
     self, DEFAULT_DEV_WEB_CONFIG_FILE, DEFAULT_WEB_CONFIG_FILE, DEFAULT_WEB_PORT, WebConfig,
     WebServer, WebServerConfig,
@@ -45,7 +46,7 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
                      [--polly-port 9230] [--cognito-env .local/cognito.env]
                      [--functions-env .local/functions.env] [--api rest|http]
                      [--data-dir .local/dynamodb] [--users-file .local/cognito/users.json]
-                     [--in-memory] [--api-key KEY] [--cache-ttl 60]
+                     [--in-memory] [--api-key KEY] [--cache-ttl 60] [--rate-limit 100000]
                      [--allowed-origins ORIGIN,ORIGIN,... | '*'] [--web-port 8080]
                      [--web-config .local/web/config.js]
        notes-dev web-config (--stack NAME | --outputs FILE) [--api rest|http] [--api-key KEY]
@@ -68,7 +69,11 @@ usage: notes-dev dynamodb [--port PORT] [--data-dir DIR | --in-memory] [--no-tab
             neither tables nor users), and as the local S3 with the audio bucket (notes-audio), the local
             Polly on --polly-port (espeak-ng and lame), the authorizer trusting that pool, every function
             binary through the Lambda Runtime API, the authorizer in front (results cached
-            --cache-ttl seconds, 0 disables), API keys when --api-key is given. Browsers may call
+            --cache-ttl seconds, 0 disables), API keys when --api-key is given, and in front of
+            the REST API the template's WAF web ACL: at most --rate-limit requests per 5 minutes
+            per Authorization header value (per address without one), the excess answered 429
+            with Retry-After (default 100000, which no person or test reaches; the template
+            deploys PerCallerRequestsPer5Minutes, 1000; 0 serves without it). Browsers may call
             it from --allowed-origins (default: the labs' React dev server on port 3000 and this
             project's web page on 8080, as localhost and 127.0.0.1). The functions'
             environment is written to --functions-env for `make watch`. --api http serves the
@@ -346,6 +351,8 @@ struct DevArgs {
     users_file: Option<PathBuf>,
     api_key: Option<String>,
     cache_ttl: Duration,
+    /// Requests per caller per 5 minutes in front of the REST API; 0 for none.
+    rate_limit: u32,
     allowed_origins: String,
     web_port: u16,
     web_config: PathBuf,
@@ -364,6 +371,7 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
         users_file: Some(PathBuf::from(DEFAULT_USERS_FILE)),
         api_key: None,
         cache_ttl: DEFAULT_AUTHORIZER_CACHE_TTL,
+        rate_limit: DEFAULT_LOCAL_REQUESTS_PER_WINDOW,
         allowed_origins: DEFAULT_DEV_ORIGINS.to_owned(),
         web_port: DEFAULT_WEB_PORT,
         web_config: PathBuf::from(DEFAULT_DEV_WEB_CONFIG_FILE),
@@ -430,6 +438,16 @@ fn parse_dev_args(mut arguments: impl Iterator<Item = String>) -> Result<DevArgs
                     .parse::<u64>()
                     .map_err(|_| format!("--cache-ttl expects seconds, got {value:?}"))?;
                 parsed.cache_ttl = Duration::from_secs(seconds);
+            }
+            "--rate-limit" => {
+                let value = arguments
+                    .next()
+                    .ok_or("--rate-limit expects requests per 5 minutes")?;
+                parsed.rate_limit = value.parse::<u32>().map_err(|_| {
+                    format!(
+                        "--rate-limit expects requests per 5 minutes (0 for none), got {value:?}"
+                    )
+                })?;
             }
             "--allowed-origins" => {
                 let value = arguments
@@ -515,6 +533,12 @@ async fn start_web_server(args: &DevArgs) -> Result<WebServer, DevError> {
         root: notes_devkit::workspace_root().join("web"),
         config_file: args.web_config.clone(),
         cognito_library: web_client::cognito_library_file(),
+        // The ports are the arguments', known before the services start: the policy names this
+        // `make dev`'s API and moto (Cognito and S3), nothing else.
+        content_security_policy: web_client::local_content_security_policy(
+            args.port,
+            args.cognito_port,
+        ),
     })
     .await?)
 }
@@ -703,6 +727,7 @@ async fn start_api(
         api_key: args.api_key.clone(),
         authorizer_cache_ttl: args.cache_ttl,
         allowed_origin: Some(args.allowed_origins.clone()),
+        rate_limit: per_caller_limit(args),
         front: if args.http_api {
             Front::Http(Arc::new(jwt_authorizer::for_pool(pool)))
         } else {
@@ -711,6 +736,11 @@ async fn start_api(
     })
     .await?;
     Ok((api, stage))
+}
+
+/// The web ACL's limit in front of the REST API; none on the HTTP API, which WAF cannot front.
+fn per_caller_limit(args: &DevArgs) -> Option<RateLimit> {
+    (!args.http_api && args.rate_limit > 0).then(|| RateLimit::per_five_minutes(args.rate_limit))
 }
 
 /// The page's configuration for this stack: from now on the page (even one opened while the
@@ -761,7 +791,8 @@ fn announce(args: &DevArgs, web: &WebServer, stack: &DevStack) {
          \x20 functions       authorizer, list, createUpdate, delete, post, dictate from {bins}\n\
          \x20 API key         {key_note}\n\
          \x20 page config     {web_config_file} (served as {web_url}/config.js)\n\
-         \x20 authorizer cache {ttl} s\n\n\
+         \x20 authorizer cache {ttl} s\n\
+         \x20 per-caller limit {rate_note}\n\n\
          get a token:  make token USER=alice   (signs alice up in the pool if new)\n\
          try:          curl -H \"Authorization: Bearer $(make -s token USER=alice)\" {url}/notes\n\
          stop:         Ctrl-C\n",
@@ -804,6 +835,14 @@ fn announce(args: &DevArgs, web: &WebServer, stack: &DevStack) {
             None => "not required (--api-key KEY / API_KEY=KEY to require one)".to_owned(),
         },
         ttl = args.cache_ttl.as_secs(),
+        rate_note = match per_caller_limit(args) {
+            Some(limit) => format!(
+                "{} requests per 5 minutes per Authorization header, else per address (RATE_LIMIT=N)",
+                limit.requests
+            ),
+            None if args.http_api => "none: WAF cannot front an HTTP API".to_owned(),
+            None => "none (RATE_LIMIT=0)".to_owned(),
+        },
     );
 }
 
@@ -896,7 +935,8 @@ async fn write_deployed_web_config(args: WebConfigArgs) -> ExitCode {
     eprintln!(
         "wrote {out}: API {api}{key_note}\n\
          serve web/ (with it) from an origin listed in the stack's AllowedOrigin parameter; \
-         `make web-dist` gathers the files to upload",
+         `make web-dist` gathers the files to upload (for the stack's own hosting, \
+         HostWebClient=true, `make publish-web` does it all)",
         out = args.out.display(),
         api = config.api_url(),
         key_note = match (
@@ -1059,6 +1099,34 @@ mod tests {
         );
         assert!(args(&["--port", "x"]).is_err());
         assert!(args(&["--cache-ttl", "-1"]).is_err());
+        assert_eq!(
+            per_caller_limit(&defaults),
+            Some(RateLimit::per_five_minutes(
+                DEFAULT_LOCAL_REQUESTS_PER_WINDOW
+            )),
+            "the REST API has the web ACL's limit by default"
+        );
+        let low = args(&["--rate-limit", "10"]).unwrap();
+        assert_eq!(
+            per_caller_limit(&low),
+            Some(RateLimit::per_five_minutes(10))
+        );
+        assert_eq!(
+            per_caller_limit(&args(&["--rate-limit", "0"]).unwrap()),
+            None
+        );
+        assert_eq!(
+            per_caller_limit(&args(&["--api", "http"]).unwrap()),
+            None,
+            "WAF cannot front an HTTP API"
+        );
+        for bad in ["-1", "many", "1e3"] {
+            let error = args(&["--rate-limit", bad]).err();
+            assert!(
+                error.is_some_and(|e| e.contains("--rate-limit")),
+                "--rate-limit {bad}"
+            );
+        }
         assert_eq!(
             (defaults.web_port, defaults.web_config.clone()),
             (8080, PathBuf::from(".local/web/config.js")),

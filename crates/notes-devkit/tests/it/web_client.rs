@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use notes_devkit::web_client::{WebConfig, WebServer, WebServerConfig, cognito_library_file};
+use notes_devkit::web_client::{
+    WebConfig, WebServer, WebServerConfig, cognito_library_file, local_content_security_policy,
+};
 use serde_json::Value;
 
 fn recorded_outputs() -> PathBuf {
@@ -141,6 +143,7 @@ async fn the_static_server_serves_the_page_its_config_and_the_cognito_library_on
         root: notes_devkit::workspace_root().join("web"),
         config_file: config_file.clone(),
         cognito_library: cognito_library_file(),
+        content_security_policy: local_content_security_policy(4000, 9229),
     })
     .await
     .unwrap();
@@ -178,10 +181,11 @@ async fn the_static_server_serves_the_page_its_config_and_the_cognito_library_on
                     .unwrap_or_default()
                     .to_owned()
             };
-            let (content_type, nosniff, csp) = (
+            let (content_type, nosniff, csp, referrer) = (
                 header("content-type"),
                 header("x-content-type-options"),
                 header("content-security-policy"),
+                header("referrer-policy"),
             );
             let status = response.status().as_u16();
             let body = response.body_mut().read_to_string().unwrap_or_default();
@@ -190,8 +194,7 @@ async fn the_static_server_serves_the_page_its_config_and_the_cognito_library_on
                 expected_status,
                 status,
                 content_type,
-                nosniff,
-                csp,
+                (nosniff, csp, referrer),
                 body,
             ));
         }
@@ -199,11 +202,19 @@ async fn the_static_server_serves_the_page_its_config_and_the_cognito_library_on
     })
     .await
     .unwrap();
-    for (path, expected, status, content_type, nosniff, csp, body) in &answers {
+    // The whole policy, exactly: loopback origins of this make dev only (its API on 4000, moto
+    // on 9229 as Cognito and S3), never a wildcard port or another host, and never framed.
+    let expected_csp = "default-src 'self'; script-src 'self'; style-src 'self'; \
+                        img-src 'self' data:; media-src http://127.0.0.1:9229; \
+                        connect-src 'self' http://127.0.0.1:4000 http://127.0.0.1:9229; \
+                        object-src 'none'; base-uri 'none'; form-action 'self'; \
+                        frame-ancestors 'none'";
+    for (path, expected, status, content_type, (nosniff, csp, referrer), body) in &answers {
         assert_eq!(status, expected, "{path}: {body}");
         if *status == 200 {
             assert_eq!(nosniff, "nosniff", "{path}");
-            assert_eq!(csp, "frame-ancestors 'none'", "{path}");
+            assert_eq!(csp, expected_csp, "{path}");
+            assert_eq!(referrer, "no-referrer", "{path}");
             let wanted = match *path {
                 "/" => "text/html; charset=utf-8",
                 "/css/app.css" => "text/css; charset=utf-8",
@@ -216,10 +227,17 @@ async fn the_static_server_serves_the_page_its_config_and_the_cognito_library_on
         answers
             .iter()
             .find(|(path, _, status, ..)| *path == wanted && *status == 200)
-            .map(|answer| answer.6.clone())
+            .map(|answer| answer.5.clone())
             .unwrap()
     };
-    assert!(by_path("/").contains("PollyNotes"), "the page itself");
+    let page = by_path("/");
+    assert!(page.contains("PollyNotes"), "the page itself");
+    // The header is the page's one policy: a `<meta>` policy would be enforced as well, and the
+    // page's files are the same for every deployment, so it could name no deployment's origins.
+    assert!(
+        !page.contains("Content-Security-Policy"),
+        "no <meta> policy in index.html"
+    );
     assert_eq!(
         config_of(&by_path("/config.js"))["clientId"],
         "client1",
@@ -240,6 +258,7 @@ async fn config_js_says_starting_until_the_configuration_is_written() {
         root: notes_devkit::workspace_root().join("web"),
         config_file: config_file.clone(),
         cognito_library: cognito_library_file(),
+        content_security_policy: local_content_security_policy(4000, 9229),
     })
     .await
     .unwrap();

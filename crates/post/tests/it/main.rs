@@ -10,27 +10,9 @@
 
 use std::path::Path;
 
-use notes_devkit::runtime_api::{LambdaSandbox, Outcome};
-use notes_devkit::testing::fresh_tables;
-use notes_http::fixtures::{
-    ProxyResponse, as_user, fixture_json, following, with_body, with_query,
-};
-use serde_json::Value;
-
-async fn call(sandbox: &LambdaSandbox, event: &Value) -> ProxyResponse {
-    match sandbox.invoke(event).await.unwrap().outcome {
-        Outcome::Response(value) => ProxyResponse::parse(&value).unwrap(),
-        Outcome::Error {
-            error_type,
-            error_message,
-        } => {
-            panic!(
-                "invocation failed: {error_type}: {error_message}\n{}",
-                sandbox.logs()
-            )
-        }
-    }
-}
+use notes_devkit::runtime_api::LambdaSandbox;
+use notes_devkit::testing::{call, fresh_tables};
+use notes_http::fixtures::{as_user, fixture_json, following, with_body, with_query};
 
 #[tokio::test]
 async fn posts_get_sequential_ids_and_list_newest_first() {
