@@ -24,8 +24,10 @@
 //! sign-out), `ResendConfirmationCode`, the pool's password policy on `ConfirmForgotPassword`
 //! (moto's own sets any password), USER_SRP_AUTH with the proof checked and the username in
 //! `USER_ID_FOR_SRP` (`python/cognito_srp.py`; moto's own accepts any password and answers the
-//! `sub`, which amazon-cognito-identity-js then sends back as an unknown username), and users
-//! kept across restarts (`python/cognito_state.py`).
+//! `sub`, which amazon-cognito-identity-js then sends back as an unknown username), TOTP
+//! two-factor with a secret of each user's own and every code checked (`python/cognito_totp.py`;
+//! moto's own hands every user one fixed secret and accepts any code), and users kept across
+//! restarts (`python/cognito_state.py`).
 //!
 //! It does enforce the pool's password policy on sign-up, refuses a wrong password on
 //! `USER_PASSWORD_AUTH` and an unconfirmed user's sign-in, and puts `cognito:groups` in both the ID
@@ -1085,6 +1087,11 @@ mod tests {
             ),
             ("/Schema/0/Name", json!("email"), "email attribute"),
             ("/Schema/0/Required", json!(true), "email required"),
+            (
+                "/MfaConfiguration",
+                json!("OPTIONAL"),
+                "two-factor is each user's choice",
+            ),
         ];
         for (pointer, expected, why) in cases {
             assert_eq!(
