@@ -13,7 +13,9 @@ import { uuidV4 } from "./idempotency.js";
 import { createNotesStore } from "./notes.js";
 import { createSession } from "./session.js";
 import { STARTING_MESSAGE, waitForConfiguration } from "./starting.js";
+import { deleteAccount } from "./delete-account.js";
 import { createAccountView } from "./views/account.js";
+import { createDeleteAccountView } from "./views/delete-account.js";
 import { createAuthView } from "./views/auth.js";
 import { createBoardView } from "./views/board.js";
 import { clearFieldError, clearOnInput, showFieldError } from "./views/field-error.js";
@@ -25,6 +27,8 @@ const $ = (selector) => document.querySelector(selector);
 const SIGN_OUT_FAILED =
   "You are signed out on this device, but the server could not end your session. It ends when it expires.";
 const UNEXPECTED = "Something went wrong. Try again.";
+const ACCOUNT_DELETED =
+  "Your account is deleted: your notes, their audio and your drafts on this device are gone. Your posts stay on the board, by \"deleted user\".";
 const BLANK_NOTE = "Write something first: a note cannot be empty.";
 const BLANK_TITLE = "Give the post a title.";
 const BLANK_POST = "Write the message of the post.";
@@ -299,6 +303,25 @@ function start(config, cognito) {
     },
   });
 
+  // Deleting the account: the service first, then this browser's drafts of the user, then the
+  // session here (the user no longer exists, so there is nothing to revoke).
+  const deletion = createDeleteAccountView(els.accountSettings, {
+    username: () => session.username,
+    deleteAccount: async () => {
+      await deleteAccount(api, localStorageOrNull(), draftsOwner(session.username));
+      session.endLocally();
+      leaveApp();
+      showAuth("sign-in");
+      messages.clearError();
+      messages.status(ACCOUNT_DELETED);
+    },
+  });
+
+  /** Whose drafts these are: the user's `sub` (drafts.js). */
+  function draftsOwner(username) {
+    return session.userId || `user:${username}`;
+  }
+
   function showAuth(form = "sign-in", options = {}) {
     els.app.hidden = true;
     els.account.hidden = true;
@@ -310,7 +333,7 @@ function start(config, cognito) {
     signedIn = true;
     auth.clearSecrets();
     messages.clearStatus();
-    drafts = createDrafts(localStorageOrNull(), session.userId || `user:${username}`);
+    drafts = createDrafts(localStorageOrNull(), draftsOwner(username));
     const kept = drafts.note();
     els.newNote.value = kept;
     clearFieldError(els.newNote);
@@ -343,6 +366,7 @@ function start(config, cognito) {
     els.moreNotes.hidden = true;
     els.signedInAs.textContent = "";
     account.reset();
+    deletion.reset();
     messages.clearStatus();
   }
 

@@ -1073,6 +1073,7 @@ mod tests {
             .collect();
         routes.sort();
         let expected = [
+            ("DELETE", "/account", "account"),
             ("DELETE", "/notes/{id}", "delete"),
             ("GET", "/notes", "list"),
             ("GET", "/notes/search", "list"),
