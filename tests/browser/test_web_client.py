@@ -1547,3 +1547,51 @@ def test_the_page_s_policy_is_a_header_and_no_other_page_can_frame_it(browser, w
     framed = page.frame_locator("iframe")
     expect(framed.get_by_role("heading", name="PollyNotes")).to_have_count(0)
     context.close()
+
+
+def test_deleting_the_account_leaves_nothing_behind(browser, web_url, api_url, cognito, pool, screenshot_dir):
+    """Issue 22, item 2: "Delete account" in the Account section, confirmed by typing the username
+    (a field of the page, no browser dialog), calls DELETE /account: the notes are gone, the user
+    can no longer sign in, the drafts on this device are cleared, the page is signed out and says
+    so; the user's posts stay, by "deleted user"."""
+    page, username = signed_in_page(browser, web_url, cognito, pool, "leaver")
+    add_note(page, "a note that must not outlive the account")
+    token = id_token(cognito, pool, username)
+    title = unique("farewell")
+    status, _, _ = api(api_url, token, "POST", "/post", {"title": title, "contents": "Bye, board."})
+    assert status == 201
+    new_note_box(page).fill("a draft, never added")
+    page.wait_for_function("() => Object.keys(localStorage).some((k) => k.startsWith('PollyNotes.drafts.'))")
+
+    page.get_by_role("button", name="Account").click()
+    form = page.get_by_role("form", name="Delete account")
+    confirm = form.get_by_label("Type your username to confirm")
+    # A wrong confirmation deletes nothing, and says why beside the field.
+    confirm.fill(username + "x")
+    form.get_by_role("button", name="Delete my account").click()
+    expect(form.get_by_role("alert")).to_contain_text("Type your username")
+    assert all_notes(api_url, token), "nothing was deleted"
+    # By keyboard: the field, then Enter submits the form.
+    confirm.fill(username)
+    shot(page, screenshot_dir, "account-01-delete-confirm")
+    confirm.press("Enter")
+
+    expect(page.get_by_role("form", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Your account is deleted")
+    shot(page, screenshot_dir, "account-02-deleted")
+    assert page.dialogs == [], "no browser dialog"
+    assert draft_keys(page) == [], "the drafts on this device are cleared"
+
+    # The user is gone from the pool: signing in again fails.
+    # (PreventUserExistenceErrors: an unknown name looks like a wrong password.)
+    with pytest.raises((cognito.exceptions.NotAuthorizedException, cognito.exceptions.UserNotFoundException)):
+        id_token(cognito, pool, username)
+    # A new sign-up under the same name is a new account: it sees none of the old notes, and is
+    # not shown as the author of the old posts.
+    create_user(cognito, pool, username)
+    fresh = id_token(cognito, pool, username)
+    assert all_notes(api_url, fresh) == []
+    status, _, posts = api(api_url, fresh, "GET", "/post?limit=100")
+    assert status == 200
+    (old_post,) = [post for post in posts if post["title"] == title]
+    assert old_post["author"] == "deleted user"

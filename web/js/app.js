@@ -13,14 +13,18 @@ import { createAuthScreen } from "./screens/auth-screen.js";
 import { createBoardScreen } from "./screens/board-screen.js";
 import { createFailures } from "./screens/failures.js";
 import { createNotesScreen } from "./screens/notes-screen.js";
+import { deleteAccount } from "./delete-account.js";
 import { createSession } from "./session.js";
 import { STARTING_MESSAGE, waitForConfiguration } from "./starting.js";
+import { createDeleteAccountView } from "./views/delete-account-view.js";
 import { createMessages } from "./views/messages.js";
 
 const $ = (selector) => document.querySelector(selector);
 
 const SIGN_OUT_FAILED =
   "You are signed out on this device, but the server could not end your session. It ends when it expires.";
+const ACCOUNT_DELETED =
+  "Your account is deleted: your notes, their audio and your drafts on this device are gone. Your posts stay on the board, by \"deleted user\".";
 
 /** The browser's storage for drafts, or null where it is refused (a sandboxed frame). */
 function localStorageOrNull() {
@@ -101,6 +105,25 @@ function start(config, cognito) {
     },
   });
 
+  // Deleting the account: the service first, then this browser's drafts of the user, then the
+  // session here (the user no longer exists, so there is nothing to revoke).
+  const deletion = createDeleteAccountView(els.accountSettings, {
+    username: () => session.username,
+    deleteAccount: async () => {
+      await deleteAccount(api, localStorageOrNull(), draftsOwner(session.username));
+      session.endLocally();
+      leaveApp();
+      showAuth("sign-in");
+      messages.clearError();
+      messages.status(ACCOUNT_DELETED);
+    },
+  });
+
+  /** Whose drafts these are: the user's `sub` (drafts.js). */
+  function draftsOwner(username) {
+    return session.userId || `user:${username}`;
+  }
+
   function showAuth(form = "sign-in", options = {}) {
     els.app.hidden = true;
     els.account.hidden = true;
@@ -112,7 +135,7 @@ function start(config, cognito) {
     signedIn = true;
     auth.clearSecrets();
     messages.clearStatus();
-    notes.enter(createDrafts(localStorageOrNull(), session.userId || `user:${username}`));
+    notes.enter(createDrafts(localStorageOrNull(), draftsOwner(username)));
     board.enter();
     els.auth.hidden = true;
     els.signedInAs.textContent = `Signed in as ${username}`;
@@ -129,6 +152,7 @@ function start(config, cognito) {
     notes.leave();
     board.leave();
     account.leave();
+    deletion.reset();
     els.signedInAs.textContent = "";
     messages.clearStatus();
   }

@@ -41,10 +41,17 @@ does for what the web client does with them: `ForgotPassword` says where the cod
 and sends nothing (any code is accepted, as for sign-up); `ChangePassword` checks the current
 password and the policy; `GlobalSignOut` ends every refresh and access token of the user.
 
+`AdminDeleteUser` also leaves what CloudTrail would record of it: each successful call appends
+one EventBridge "AWS API Call via CloudTrail" event (the username hidden, as CloudTrail hides it)
+as a line of `cognito-deletions.jsonl` in moto's instance directory (`NOTES_DEVKIT_INSTANCE_DIR`),
+which the dev kit delivers to the `purge` function (`crates/notes-devkit/src/deletion_feed.rs`),
+as EventBridge does in AWS. (moto has no `DeleteUser`, the user's own deletion.)
+
 Everything else is moto as installed; the arguments are moto_server's (`-H HOST -p PORT`).
 """
 
 import base64
+import datetime
 import json
 import os
 import sys
@@ -155,6 +162,47 @@ def confirm_forgot_password(self, client_id, username, password, confirmation_co
 
 
 CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password
+
+
+# --- user deletions, recorded as CloudTrail records them ------------------------------------------
+
+DELETIONS_FILE = os.path.join(os.environ.get("NOTES_DEVKIT_INSTANCE_DIR") or os.getcwd(), "cognito-deletions.jsonl")
+_moto_admin_delete_user = CognitoIdpBackend.admin_delete_user
+
+
+def admin_delete_user(self, user_pool_id, username):
+    _moto_admin_delete_user(self, user_pool_id, username)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    record = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.cognito-idp",
+        "account": self.account_id,
+        "time": now,
+        "region": self.region_name,
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.08",
+            "eventTime": now,
+            "eventSource": "cognito-idp.amazonaws.com",
+            "eventName": "AdminDeleteUser",
+            "awsRegion": self.region_name,
+            "requestParameters": {"userPoolId": user_pool_id, "username": "HIDDEN_DUE_TO_SECURITY_REASONS"},
+            "responseElements": None,
+            "eventID": str(uuid.uuid4()),
+            "readOnly": False,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "eventCategory": "Management",
+        },
+    }
+    # One line per write, appended: the reader only ever takes complete lines.
+    with open(DELETIONS_FILE, "a", encoding="utf-8") as deletions:
+        deletions.write(json.dumps(record) + "\n")
+
+
+CognitoIdpBackend.admin_delete_user = admin_delete_user
 
 
 # --- USER_SRP_AUTH, checked -----------------------------------------------------------------------

@@ -53,6 +53,8 @@ pub const DEFAULT_COGNITO_PORT: u16 = 9229;
 
 /// The region of the local pool; pool ids and the token issuer carry it.
 pub const LOCAL_COGNITO_REGION: &str = "us-east-1";
+/// The file in moto's instance directory where `python/moto_server.py` appends user deletions.
+pub const DELETIONS_FILE_NAME: &str = "cognito-deletions.jsonl";
 
 /// Where `make dev` writes the pool's ids for `make token` and for a shell (`source` it).
 pub const DEFAULT_COGNITO_ENV_FILE: &str = ".local/cognito.env";
@@ -390,6 +392,13 @@ impl CognitoLocal {
     /// `http://127.0.0.1:<port>`, the Cognito endpoint URL.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Where this moto records each `AdminDeleteUser` as the CloudTrail event EventBridge would
+    /// deliver (one JSON object a line; `python/moto_server.py`), for
+    /// [`DeletionFeed`](crate::deletion_feed::DeletionFeed).
+    pub fn deletions_file(&self) -> PathBuf {
+        self.process.instance_dir().join(DELETIONS_FILE_NAME)
     }
 
     /// The TCP port moto listens on.
@@ -853,6 +862,20 @@ impl LocalPool {
             ("AWS_REGION", self.client.region.clone()),
             ("USER_POOL_CLIENT_IDS", self.client_id.clone()),
             ("JWKS_URL", self.jwks_url()),
+        ]
+        .map(|(name, value)| (name.to_owned(), value))
+        .to_vec()
+    }
+
+    /// What the functions that manage users (`account`, `purge`) need to reach this pool through
+    /// the Cognito SDK: the pool and moto's endpoint, in moto's region.
+    pub fn user_admin_env(&self) -> Vec<(String, String)> {
+        [
+            ("USER_POOL_ID", self.pool_id.clone()),
+            (
+                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+                self.client.endpoint.clone(),
+            ),
         ]
         .map(|(name, value)| (name.to_owned(), value))
         .to_vec()

@@ -10,6 +10,8 @@
 //!   client of `template.yaml`.
 //! - [`runtime_api`] emulates the Lambda Runtime API so that the real function binaries can be
 //!   invoked over the real protocol, one sandbox per function process.
+//! - [`deletion_feed`] delivers the local pool's user deletions to the `purge` function, as
+//!   EventBridge delivers CloudTrail's records in AWS.
 //! - [`s3_local`] creates the audio bucket in moto's S3 (the same moto server as Cognito).
 //! - [`polly_local`] serves Amazon Polly's `SynthesizeSpeech` on a loopback port with real
 //!   speech (espeak-ng, encoded to mp3 by lame), for the dictate function's real SDK.
@@ -24,8 +26,10 @@
 //! This crate is never deployed. It still follows the house rules (no panics, actionable
 //! errors) because a confusing failure in test tooling costs as much time as one in production.
 
+pub mod account_data;
 pub mod binaries;
 pub mod cognito_local;
+pub mod deletion_feed;
 pub mod dynamodb_local;
 pub mod error;
 pub mod gateway;

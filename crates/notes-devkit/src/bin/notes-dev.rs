@@ -22,15 +22,17 @@ use notes_devkit::cognito_local::{
     CognitoClient, CognitoLocal, DEFAULT_COGNITO_ENV_FILE, DEFAULT_COGNITO_PORT, LocalPool,
     UserPoolTemplate,
 };
+use notes_devkit::deletion_feed::DeletionFeed;
 use notes_devkit::jwt_authorizer;
 use notes_devkit::local_api::{
     ApiSpec, DEFAULT_AUTHORIZER_CACHE_TTL, Front, LocalApi, LocalApiConfig,
 };
 use notes_devkit::polly_local::PollyLocal;
+use notes_devkit::runtime_api::LambdaSandbox;
 use notes_devkit::s3_local;
 use notes_devkit::tables::{
     LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, client_for_endpoint, ensure_table,
-    load_table_specs, template_path,
+    load_table_specs, missing_global_indexes, template_path,
 };
 use notes_devkit::waf_rate_limit::{DEFAULT_LOCAL_REQUESTS_PER_WINDOW, RateLimit};
 use notes_devkit::web_client::{
@@ -484,6 +486,7 @@ async fn dev(args: DevArgs) -> ExitCode {
 struct DevStack {
     _dynamodb: Option<DynamoDbLocal>,
     _cognito: Option<CognitoLocal>,
+    _deletions: Option<DeletionFeed>,
     dynamodb_endpoint: String,
     pool: LocalPool,
     polly: PollyLocal,
@@ -500,13 +503,16 @@ async fn run_dev(args: DevArgs) -> Result<(), DevError> {
     let (dynamodb, dynamodb_endpoint) = start_dynamodb(&args).await?;
     let mut function_env = ensure_tables(&dynamodb_endpoint).await?;
     let (cognito, pool) = start_cognito(&args).await?;
+    function_env.extend(pool.user_admin_env());
     let polly = start_dictation(&args, &pool, &mut function_env).await?;
     write_watch_env(&args, &pool, &function_env)?;
     let binaries_dir = function_binaries_dir()?;
+    let deletions = start_purge(cognito.as_ref(), &binaries_dir, &function_env).await?;
     let (api, stage) = start_api(&args, &pool, &binaries_dir, function_env).await?;
     let stack = DevStack {
         _dynamodb: dynamodb,
         _cognito: cognito,
+        _deletions: deletions,
         dynamodb_endpoint,
         pool,
         polly,
@@ -589,6 +595,17 @@ async fn ensure_tables(dynamodb_endpoint: &str) -> Result<Vec<(String, String)>,
         let name = local_table_name(logical_id);
         if ensure_table(&client, spec, &name).await? {
             progress(&format!("created table {name}"));
+        } else {
+            let missing = missing_global_indexes(&client, spec, &name).await?;
+            if !missing.is_empty() {
+                progress(&format!(
+                    "table {name} was kept from before template.yaml added its index {}: \
+                     deleting an account fails locally until the table is made again (stop make \
+                     dev and delete .local/dynamodb, which loses your local notes and posts, or \
+                     use make dev IN_MEMORY=1)",
+                    missing.join(", ")
+                ));
+            }
         }
         function_env.push((spec.env_var(), name));
     }
@@ -667,6 +684,22 @@ async fn start_dictation(
     function_env.extend(s3_local::audio_env(&s3_endpoint, bucket));
     function_env.push(("AWS_ENDPOINT_URL_POLLY".to_owned(), polly.endpoint()));
     Ok(polly)
+}
+
+/// The `purge` function, fed the pool's user deletions as EventBridge feeds it in AWS: an
+/// `aws cognito-idp admin-delete-user` against the local pool erases that user's data. Only with
+/// a moto this run started (a reused one records its deletions where this run cannot know).
+async fn start_purge(
+    cognito: Option<&CognitoLocal>,
+    binaries_dir: &Path,
+    function_env: &[(String, String)],
+) -> Result<Option<DeletionFeed>, DevError> {
+    let Some(cognito) = cognito else {
+        progress("user deletions are not purged locally: the Cognito stand-in was already running");
+        return Ok(None);
+    };
+    let purge = LambdaSandbox::start(&binaries_dir.join("purge"), function_env).await?;
+    Ok(Some(DeletionFeed::start(cognito.deletions_file(), purge)))
 }
 
 /// The same environment for `make watch` (cargo lambda watch --env-file), so single functions

@@ -12,6 +12,7 @@
 )]
 
 mod cognito_local;
+mod deletion_feed;
 mod dynamodb_local;
 mod fake_runtime_client;
 mod polly_local;
