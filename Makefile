@@ -51,7 +51,7 @@ DEV_SOURCES := Cargo.toml Cargo.lock $(shell find crates -name '*.rs' -o -name C
 .PHONY: help dev dev-binaries setup test dynamodb watch invoke build deploy token fuzz authorize drills bench \
 	web-config web-dist publish-web screenshots \
 	build-AuthorizerFunction build-ListFunction build-CreateUpdateFunction build-DeleteFunction build-PostFunction \
-	build-DictateFunction
+	build-DictateFunction build-AccountFunction build-PurgeFunction
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -113,6 +113,8 @@ build-CreateUpdateFunction: ; $(call sam_artifact,createUpdate)
 build-DeleteFunction: ; $(call sam_artifact,delete)
 build-PostFunction: ; $(call sam_artifact,post)
 build-DictateFunction: ; $(call sam_artifact,dictate)
+build-AccountFunction: ; $(call sam_artifact,account)
+build-PurgeFunction: ; $(call sam_artifact,purge)
 
 token: $(DEV_STAMP) ## Print an ID token of make dev's user pool (user created if new): make token USER=alice [GROUPS=a,b] [ACCESS=1]
 	@$(NOTES_DEV) token --pool '$(COGNITO_ENV)' --user "$(USER)" $(if $(GROUPS),--groups $(GROUPS)) $(if $(ACCESS),--access)

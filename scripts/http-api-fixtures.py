@@ -64,6 +64,7 @@ FIXTURES = [
     ("http-create-note-base64.json", "POST", "/notes", "/notes", "", {"Note": "Sent base64-encoded by a binary-media API"}, {"base64": True}),
     ("http-dictate-note.json", "POST", "/notes/{id}", "/notes/1", "", {"VoiceId": "Joanna"}, {}),
     ("http-delete-note.json", "DELETE", "/notes/{id}", "/notes/1", "", None, {}),
+    ("http-delete-account.json", "DELETE", "/account", "/account", "", None, {}),
     ("http-create-post.json", "POST", "/post", "/post", "", {"title": "Hello board", "contents": "The first post on the board."}, {}),
     ("http-list-posts.json", "GET", "/post", "/post", "limit=10", None, {}),
     ("http-list-notes-no-claims.json", "GET", "/notes", "/notes", "", None, {"claims": {}}),

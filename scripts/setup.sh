@@ -6,7 +6,7 @@
 #                             .venv cargo-lambda, zig, the SAM CLI and the AWS CLI
 #                             (requirements-deploy.txt). No Java, browser or test tool.
 #   scripts/setup.sh          everything make test and make dev need besides: a Java runtime and
-#                             DynamoDB Local, Chromium, espeak-ng and lame, the test tools
+#                             DynamoDB Local, Chromium, espeak-ng and lame, groff, the test tools
 #                             (requirements-dev.txt), node_modules, rustfmt and clippy.
 #
 # Safe to run again: it only does what is missing or out of date.
@@ -82,6 +82,18 @@ elif ! command -v chromium >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
   else
     printf 'error: the browser tests need Chromium: install the chromium package (or set CHROMIUM=/path/to/chrome)\n' >&2
+    exit 1
+  fi
+fi
+
+# The deploy guide's test (tests/deploy/test_deploy_guide.py) checks each `aws` command of
+# docs/deploy.md against the AWS CLI's own help, which renders through groff (or mandoc).
+if ! command -v groff >/dev/null 2>&1 && ! command -v mandoc >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing groff-base for the AWS CLI's help pages (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends groff-base >/dev/null
+  else
+    printf 'error: the deploy guide test needs groff (or mandoc): install the Debian package groff-base\n' >&2
     exit 1
   fi
 fi

@@ -7,9 +7,14 @@ session, a token that expires, an API that goes away), it does exactly that from
 boto3 against the same pool, the page's own clock moved forward, the browser's connection to the
 API refused. Each test saves screenshots into SCREENSHOT_DIR (default target/screenshots)."""
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
+import struct
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -719,7 +724,123 @@ def test_a_phone_width_screen(browser, web_url, cognito, pool, screenshot_dir):
     for name in ("Add note", "Sign out", "Edit", "Listen", "Delete"):
         box = page.get_by_role("button", name=name).first.bounding_box()
         assert box and box["height"] >= 24 and box["width"] >= 24, f"{name}: {box}"
-    shot(page, screenshot_dir, "phone-01-notes")
+    # The first note starts in the first screen: header, tabs, composer and search above it are compact.
+    top = notes_list(page).get_by_role("listitem").first.evaluate(
+        "li => li.getBoundingClientRect().top + window.scrollY"
+    )
+    assert top < 740 * 0.6, f"the first note starts at y = {top:.0f} on a 360 x 740 screen"
+    # The voice picker takes less room than search, on the same line.
+    search = page.get_by_label("Search notes").bounding_box()
+    voice = page.get_by_label("Voice").bounding_box()
+    assert voice["width"] < search["width"], (voice, search)
+    assert abs(voice["y"] - search["y"]) < 8, "the voice picker is not beside search"
+    # A 10,000-character note is a few lines with "Show more", not several screens.
+    long_text = "A long note\n" + " ".join(f"word{n:04}" for n in range(1100))
+    assert len(long_text) <= 10_000
+    new_note_box(page).fill(long_text)
+    page.get_by_role("button", name="Add note").click()
+    long_note = note_item(page, "word1099")
+    expect(long_note).to_have_count(1)
+    height = long_note.bounding_box()["height"]
+    assert height < 740 / 2, f"a collapsed long note is {height:.0f}px high"
+    top = notes_list(page).get_by_role("listitem").nth(1).evaluate(
+        "li => li.getBoundingClientRect().top + window.scrollY"
+    )
+    assert top < 740, f"the note after a long one starts at y = {top:.0f}"
+    shot(page, screenshot_dir, "phone-01-notes", full_page=False)
+    context.close()
+
+
+def test_notes_read_as_cards_and_long_ones_collapse(browser, web_url, cognito, pool, screenshot_dir):
+    """A note's first line is its title and the rest a preview; a long note shows a few lines and
+    "Show more" (a button with aria-expanded, by keyboard too) opens and closes the rest; the time
+    is small beside compact actions; axe-core finds nothing in either state."""
+    page, _ = signed_in_audited_page(browser, web_url, cognito, pool, "cards")
+    add_note(page, "Shopping list\nmilk\neggs")
+    card = note_item(page, "Shopping list")
+    expect(card.get_by_role("heading", name="Shopping list", exact=True)).to_be_visible()
+    expect(card.get_by_text("milk")).to_be_visible()
+    expect(card.get_by_role("button", name="Show more")).to_have_count(0)
+    # The time is secondary: smaller than the note's own text.
+    sizes = card.evaluate(
+        "li => ['.note-title', '.note-preview', '.meta'].map(s => parseFloat(getComputedStyle(li.querySelector(s)).fontSize))"
+    )
+    assert sizes[2] < sizes[1] <= sizes[0], sizes
+    # The actions are compact: one line, lower than the default button, each with its own name.
+    edit = card.get_by_role("button", name="Edit").bounding_box()
+    delete = card.get_by_role("button", name="Delete").bounding_box()
+    assert abs(edit["y"] - delete["y"]) < 4 and edit["height"] < 44, (edit, delete)
+
+    long_text = "Minutes of the long meeting\n" + " ".join(f"item{n:04}" for n in range(1090))
+    new_note_box(page).fill(long_text)
+    page.get_by_role("button", name="Add note").click()
+    long_note = note_item(page, "item1089")
+    expect(long_note).to_have_count(1)
+    more = long_note.get_by_role("button", name="Show more")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    collapsed = long_note.bounding_box()["height"]
+    assert collapsed < 300, f"a collapsed 10,000-character note is {collapsed:.0f}px high"
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "cards-01-collapsed", full_page=False)
+
+    more.focus()
+    page.keyboard.press("Enter")
+    less = long_note.get_by_role("button", name="Show less")
+    expect(less).to_have_attribute("aria-expanded", "true")
+    expect(less).to_be_focused()
+    expanded = long_note.bounding_box()["height"]
+    assert expanded > 3 * collapsed, (collapsed, expanded)
+    assert accessibility_violations(page) == []
+    page.keyboard.press("Enter")
+    expect(long_note.get_by_role("button", name="Show more")).to_be_focused()
+    assert long_note.bounding_box()["height"] == collapsed
+    page.context.close()
+
+
+def test_dark_mode_follows_the_system_setting(browser, web_url, cognito, pool, screenshot_dir):
+    """With the system in dark mode the page is dark, and axe-core's contrast audit still passes on
+    sign-in, the notes, an edit, the delete question, the board and the account."""
+    username = unique("dark")
+    create_user(cognito, pool, username)
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, color_scheme="dark", bypass_csp=True
+    )
+    page = context.new_page()
+    page.goto(web_url + "/")
+    expect(page.get_by_role("form", name="Sign in")).to_be_visible()
+    luminance = """el => {
+        const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\\d+/g).map(Number);
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    }"""
+    assert page.locator("body").evaluate(luminance) < 0.2
+    assert accessibility_violations(page) == []
+    sign_in(page, username)
+    add_note(page, "Dark note\nread at night")
+    card = note_item(page, "Dark note")
+    assert card.evaluate(luminance) < 0.2
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "dark-01-phone", full_page=False)
+    card.get_by_role("button", name="Edit").click()
+    expect(editing_item(page).get_by_label("Edit note")).to_be_focused()
+    assert accessibility_violations(page) == []
+    page.keyboard.press("Escape")
+    note_item(page, "Dark note").get_by_role("button", name="Delete").click()
+    expect(note_item(page, "Dark note").get_by_text("Delete this note?")).to_be_visible()
+    assert accessibility_violations(page) == []
+    page.get_by_role("button", name="Board").click()
+    expect(page.get_by_role("form", name="New post")).to_be_visible()
+    assert accessibility_violations(page) == []
+    page.get_by_role("button", name="Account").click()
+    expect(page.get_by_role("form", name="Change password")).to_be_visible()
+    assert accessibility_violations(page) == []
+
+    # The same page with the system in light mode is light.
+    light = browser.new_context(color_scheme="light")
+    light_page = light.new_page()
+    light_page.goto(web_url + "/")
+    expect(light_page.get_by_role("form", name="Sign in")).to_be_visible()
+    assert light_page.locator("body").evaluate(luminance) > 0.8
+    light.close()
     context.close()
 
 
@@ -1278,6 +1399,123 @@ def test_an_edit_restored_after_a_change_elsewhere_meets_the_conflict_view(brows
     page.context.close()
 
 
+# ---------------------------------------------------------------------------------------------
+# Two-factor sign-in with an authenticator app (TOTP), computed here as the app computes it.
+
+
+def totp(secret, at=None):
+    """The six-digit RFC 6238 code (HMAC-SHA1, 30-second step) of a base32 secret, as an
+    authenticator app shows it."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{number % 1_000_000:06}"
+
+
+def test_totp_helper_meets_rfc_6238():
+    secret = base64.b32encode(b"12345678901234567890").decode()
+    assert totp(secret, at=59) == "287082"
+    assert totp(secret, at=1111111109) == "081804"
+
+
+def test_two_factor_is_set_up_with_a_qr_code_and_asked_for_at_sign_in(browser, web_url, cognito, pool, screenshot_dir):
+    """Account > Set up two-factor shows the key as a QR code and as text; a wrong code is refused
+    beside its box, the right one turns it on (the pool says so); sign-in then asks for the code
+    after the password, refuses a wrong one and one already used, and takes the right one; turned
+    off, sign-in takes the password alone. axe-core audits the set-up and the code form."""
+    username = unique("totp")
+    create_user(cognito, pool, username)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(web_url + "/")
+    sign_in(page, username)
+    page.get_by_role("button", name="Account").click()
+    card = page.get_by_role("group", name="Two-factor sign-in")
+    expect(card.get_by_text("Off: signing in asks for your password only.")).to_be_visible()
+    card.get_by_role("button", name="Set up two-factor").click()
+    setup = page.get_by_role("form", name="Set up two-factor")
+    expect(setup.get_by_label("Code from the app")).to_be_focused()
+    qr = setup.get_by_role("img", name="QR code of your two-factor key")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 100 && img.src.startsWith('data:image/gif')")
+    secret = setup.locator("#mfa-secret").inner_text().replace(" ", "")
+    assert re.fullmatch(r"[A-Z2-7]{52}", secret), secret
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "mfa-01-setup", full_page=False)
+
+    # A wrong code: refused beside the box, two-factor still off.
+    wrong = totp(secret, at=time.time() + 600)
+    setup.get_by_label("Code from the app").fill(wrong)
+    setup.get_by_role("button", name="Turn on two-factor").click()
+    error = setup.get_by_role("alert")
+    expect(error).to_have_text("That code is not correct. Type the 6-digit code your authenticator app shows now.")
+    expect(setup.get_by_label("Code from the app")).to_be_focused()
+    assert cognito.admin_get_user(UserPoolId=pool["pool_id"], Username=username)["UserMFASettingList"] == []
+    setup.get_by_label("Code from the app").fill("12 34")
+    setup.get_by_role("button", name="Turn on two-factor").click()
+    expect(error).to_have_text("The code is 6 digits, such as 123456.")
+
+    setup.get_by_label("Code from the app").fill(totp(secret))
+    setup.get_by_role("button", name="Turn on two-factor").click()
+    expect(page.get_by_role("status")).to_contain_text("Two-factor sign-in is on.")
+    expect(card.get_by_text("On: signing in asks for your password and a code")).to_be_visible()
+    expect(setup).to_be_hidden()
+    user = cognito.admin_get_user(UserPoolId=pool["pool_id"], Username=username)
+    assert user["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"], user
+    assert user["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA", user
+
+    # Sign-in: the password, then the code.
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    form = page.get_by_role("form", name="Sign in")
+    form.get_by_label("Username").fill(username)
+    form.get_by_label("Password").fill(PASSWORD)
+    form.get_by_role("button", name="Sign in").click()
+    code_form = page.get_by_role("form", name="Two-factor code")
+    expect(code_form.get_by_label("Code")).to_be_focused()
+    expect(page.get_by_text(f"Signed in as {username}")).to_have_count(0)
+    assert accessibility_violations(page) == []
+    shot(page, screenshot_dir, "mfa-02-code", full_page=False)
+    code_form.get_by_label("Code").fill(wrong)
+    code_form.get_by_role("button", name="Verify code").click()
+    expect(code_form.get_by_role("alert")).to_have_text(
+        "That code is not correct. Type the 6-digit code your authenticator app shows now."
+    )
+    used = totp(secret)
+    code_form.get_by_label("Code").fill(used)
+    code_form.get_by_role("button", name="Verify code").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    expect(new_note_box(page)).to_be_focused()
+
+    # The same code again, in another sign-in: refused, as Cognito refuses it.
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    sign_in_form = page.get_by_role("form", name="Sign in")
+    sign_in_form.get_by_label("Username").fill(username)
+    sign_in_form.get_by_label("Password").fill(PASSWORD)
+    sign_in_form.get_by_role("button", name="Sign in").click()
+    code_form.get_by_label("Code").fill(used)
+    code_form.get_by_role("button", name="Verify code").click()
+    expect(code_form.get_by_role("alert")).to_have_text(
+        "That code was already used. Wait for the next one in your authenticator app."
+    )
+    # The next code (the following 30-second step) signs in.
+    page.wait_for_timeout(max(0.0, 30 - time.time() % 30) * 1000 + 500)
+    code_form.get_by_label("Code").fill(totp(secret))
+    code_form.get_by_role("button", name="Verify code").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+
+    # Turned off: the password alone again.
+    page.get_by_role("button", name="Account").click()
+    expect(card.get_by_text("On: signing in asks for your password and a code")).to_be_visible()
+    card.get_by_role("button", name="Turn off two-factor").click()
+    expect(card.get_by_text("Off: signing in asks for your password only.")).to_be_visible()
+    assert cognito.admin_get_user(UserPoolId=pool["pool_id"], Username=username)["UserMFASettingList"] == []
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    sign_in(page, username)
+    context.close()
+
+
 def test_the_page_s_policy_is_a_header_and_no_other_page_can_frame_it(browser, web_url, api_url, pool, page_origin):
     """The Content-Security-Policy comes with the page as a header (index.html carries none):
     scripts and calls only where this make dev runs (its API, moto as Cognito and S3, the page's
@@ -1309,3 +1547,51 @@ def test_the_page_s_policy_is_a_header_and_no_other_page_can_frame_it(browser, w
     framed = page.frame_locator("iframe")
     expect(framed.get_by_role("heading", name="PollyNotes")).to_have_count(0)
     context.close()
+
+
+def test_deleting_the_account_leaves_nothing_behind(browser, web_url, api_url, cognito, pool, screenshot_dir):
+    """Issue 22, item 2: "Delete account" in the Account section, confirmed by typing the username
+    (a field of the page, no browser dialog), calls DELETE /account: the notes are gone, the user
+    can no longer sign in, the drafts on this device are cleared, the page is signed out and says
+    so; the user's posts stay, by "deleted user"."""
+    page, username = signed_in_page(browser, web_url, cognito, pool, "leaver")
+    add_note(page, "a note that must not outlive the account")
+    token = id_token(cognito, pool, username)
+    title = unique("farewell")
+    status, _, _ = api(api_url, token, "POST", "/post", {"title": title, "contents": "Bye, board."})
+    assert status == 201
+    new_note_box(page).fill("a draft, never added")
+    page.wait_for_function("() => Object.keys(localStorage).some((k) => k.startsWith('PollyNotes.drafts.'))")
+
+    page.get_by_role("button", name="Account").click()
+    form = page.get_by_role("form", name="Delete account")
+    confirm = form.get_by_label("Type your username to confirm")
+    # A wrong confirmation deletes nothing, and says why beside the field.
+    confirm.fill(username + "x")
+    form.get_by_role("button", name="Delete my account").click()
+    expect(form.get_by_role("alert")).to_contain_text("Type your username")
+    assert all_notes(api_url, token), "nothing was deleted"
+    # By keyboard: the field, then Enter submits the form.
+    confirm.fill(username)
+    shot(page, screenshot_dir, "account-01-delete-confirm")
+    confirm.press("Enter")
+
+    expect(page.get_by_role("form", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Your account is deleted")
+    shot(page, screenshot_dir, "account-02-deleted")
+    assert page.dialogs == [], "no browser dialog"
+    assert draft_keys(page) == [], "the drafts on this device are cleared"
+
+    # The user is gone from the pool: signing in again fails.
+    # (PreventUserExistenceErrors: an unknown name looks like a wrong password.)
+    with pytest.raises((cognito.exceptions.NotAuthorizedException, cognito.exceptions.UserNotFoundException)):
+        id_token(cognito, pool, username)
+    # A new sign-up under the same name is a new account: it sees none of the old notes, and is
+    # not shown as the author of the old posts.
+    create_user(cognito, pool, username)
+    fresh = id_token(cognito, pool, username)
+    assert all_notes(api_url, fresh) == []
+    status, _, posts = api(api_url, fresh, "GET", "/post?limit=100")
+    assert status == 200
+    (old_post,) = [post for post in posts if post["title"] == title]
+    assert old_post["author"] == "deleted user"

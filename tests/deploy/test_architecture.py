@@ -100,7 +100,7 @@ def test_the_elf_check_accepts_the_stacks_architecture_and_refuses_every_other(t
 def test_without_arguments_every_functions_bootstrap_is_checked(tmp_path):
     listed = subprocess.run(["sed", "-n", r"s|^ *CodeUri: *\(target/lambda/[A-Za-z0-9_-]*\)/\{0,1\} *$|\1/bootstrap|p", "template.yaml"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     expected = [function["Properties"]["CodeUri"].rstrip("/") + "/bootstrap" for function in functions(load_template()).values()]
-    assert sorted(listed) == sorted(expected) and len(listed) == 6
+    assert sorted(listed) == sorted(expected) and len(listed) == 8
 
 
 def test_no_parameter_or_stage_changes_the_functions_architecture():
@@ -111,7 +111,7 @@ def test_no_parameter_or_stage_changes_the_functions_architecture():
     for parameters in ({}, {"Architecture": "x86_64"}, {"Architecture": "arm64"}, {"StageName": "dev", "LogLevel": "DEBUG"}):
         resources = sam_transform(template, parameters)["Resources"]
         lambdas = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
-        assert len(lambdas) == 6
+        assert len(lambdas) == 8
         for function in lambdas:
             assert function["Properties"]["Architectures"] == [stack_architecture()], parameters
 

@@ -115,11 +115,11 @@ def test_each_stage_deploys_its_stage_name_limits_log_retention_and_log_level(en
     assert "Quota" not in plan, "no daily quota on the public key"
 
     groups = of_type("AWS::Logs::LogGroup")
-    assert len(groups) == 8, "six functions and two APIs"
+    assert len(groups) == 10, "eight functions and two APIs"
     for group in groups:
         assert value(group["RetentionInDays"]) == str(expected["retention"]), group["LogGroupName"]
     functions = of_type("AWS::Lambda::Function")
-    assert len(functions) == 6
+    assert len(functions) == 8
     for function in functions:
         assert value(function["LoggingConfig"]["ApplicationLogLevel"]) == expected["log_level"], function["LoggingConfig"]["LogGroup"]
 

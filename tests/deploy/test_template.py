@@ -43,7 +43,34 @@ EXPECTED_ACTIONS = {
         "AudioBucket": {"s3:ListBucket"},
         "*": {"polly:SynthesizeSpeech"},
     },
+    # DELETE /account: the caller's partitions read and batch-deleted (notes, usage rows), their
+    # idempotency records and posts found through the owner indexes, the posts rewritten to
+    # "deleted user", the audio prefix listed and deleted, and last the caller's user read (is it
+    # still theirs?) and deleted, in this stack's pool.
+    "AccountFunction": {
+        "NotesTable": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        "UsageTable": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        "IdempotencyTable": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        "PostsTable": {"dynamodb:Query", "dynamodb:UpdateItem"},
+        "AudioBucket/*": {"s3:DeleteObject"},
+        "AudioBucket": {"s3:ListBucket"},
+        "UserPool": {"cognito-idp:AdminGetUser", "cognito-idp:AdminDeleteUser"},
+    },
+    # The same erasure for users deleted by other means, plus the scans that find who owns data
+    # and ListUsers to ask the pool whether they still exist; it deletes no user.
+    "PurgeFunction": {
+        "NotesTable": {"dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchWriteItem"},
+        "UsageTable": {"dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchWriteItem"},
+        "IdempotencyTable": {"dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchWriteItem"},
+        "PostsTable": {"dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "AudioBucket/*": {"s3:DeleteObject"},
+        "AudioBucket": {"s3:ListBucket"},
+        "UserPool": {"cognito-idp:ListUsers"},
+    },
 }
+# Where the account and purge functions may use the owner indexes, and nothing else of the two
+# tables' indexes: a table's `/index/*` would do, but names more than they need.
+OWNER_INDEXES = {"${IdempotencyTable.Arn}/index/OwnerIndex", "${PostsTable.Arn}/index/AuthorIndex"}
 # The only actions that may be granted on Resource "*": SynthesizeSpeech's only resource type is
 # a lexicon, and the stack uses none.
 UNSCOPABLE_ACTIONS = {"polly:SynthesizeSpeech"}
@@ -57,7 +84,11 @@ EXPECTED_ROUTES = {
     ("DELETE", "/notes/{id}"): "DeleteFunction",
     ("GET", "/post"): "PostFunction",
     ("POST", "/post"): "PostFunction",
+    ("DELETE", "/account"): "AccountFunction",
 }
+# Functions that no API invokes: the purge, invoked by EventBridge rules on CloudTrail's records
+# of user deletions.
+EVENT_FUNCTIONS = {"PurgeFunction"}
 # API Gateway gives up on a Lambda integration after this, whatever the function's timeout.
 API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
 # Tables whose loss would lose what users wrote.
@@ -126,9 +157,12 @@ def test_every_route_needs_the_authorizer_and_an_api_key(transformed, template):
 
 def test_every_rest_route_has_its_http_api_twin(template):
     # Each function's events come in pairs: the REST API's `Name` and the HTTP API's `NameHttp`,
-    # for the same method and path. Nothing else triggers a function.
+    # for the same method and path. Nothing else triggers a function but the purge's rules
+    # (test_the_purge_runs_on_user_deletions_in_this_pool_only).
     assert api_routes(template, "HttpApi") == EXPECTED_ROUTES
     for name, function in functions(template).items():
+        if name in EVENT_FUNCTIONS:
+            continue
         events = function["Properties"].get("Events", {})
         for event_name, event in events.items():
             props = event["Properties"]
@@ -209,6 +243,8 @@ def test_each_function_may_be_invoked_by_both_apis_on_its_routes_only(transforme
     granted = {}
     for name, permission in permissions.items():
         props = permission["Properties"]
+        if props["FunctionName"] == {"Ref": "PurgeFunction"}:
+            continue  # EventBridge's, checked below
         assert props["Action"] == "lambda:InvokeFunction" and props["Principal"] == "apigateway.amazonaws.com", name
         arn, variables = props["SourceArn"]["Fn::Sub"]
         api = variables["__ApiId__"]["Ref"]
@@ -373,10 +409,15 @@ def _resource_of(resource):
         return "*"
     arn = _arn_text(resource)
     for table in ("NotesTable", "PostsTable", "IdempotencyTable", "UsageTable"):
-        if arn == f"${{{table}.Arn}}" or arn.startswith(f"${{{table}.Arn}}/index/"):
+        if arn.startswith(f"${{{table}.Arn}}/index/"):
+            assert arn in OWNER_INDEXES or table == "NotesTable", f"{resource}: an index no function reads"
+            return table
+        if arn == f"${{{table}.Arn}}":
             return table
     if arn in ("${AudioBucket.Arn}", "${AudioBucket.Arn}/*"):
         return arn.replace("${AudioBucket.Arn}", "AudioBucket")
+    if arn == "${UserPool.Arn}":
+        return "UserPool"
     raise AssertionError(f"{resource} names nothing of ours")
 
 
@@ -444,6 +485,9 @@ def test_the_required_group_reaches_every_function(template):
     before them."""
     for name, function in functions(template).items():
         variables = function["Properties"]["Environment"]["Variables"]
+        if name in EVENT_FUNCTIONS:
+            assert "REQUIRED_GROUP" not in variables, f"{name} answers no caller"
+            continue
         assert variables.get("REQUIRED_GROUP") == {"Ref": "RequiredGroup"}, name
 
 
@@ -517,7 +561,11 @@ def test_functions_are_built_and_run_as_designed(template):
         assert target.group(1).strip() == f"; $(call sam_artifact,{binary})", f"build-{name} copies another binary"
         props = function["Properties"]
         timeout = props.get("Timeout", globals_["Timeout"])
-        assert 3 <= timeout <= 29, f"{name}: timeout {timeout} s (the SDK needs 6 s, API Gateway gives 29)"
+        if name in EVENT_FUNCTIONS:
+            # No caller waits; Lambda's own limit is 15 minutes.
+            assert 3 <= timeout <= 900, f"{name}: timeout {timeout} s"
+        else:
+            assert 3 <= timeout <= 29, f"{name}: timeout {timeout} s (the SDK needs 6 s, API Gateway gives 29)"
         assert props.get("LoggingConfig", globals_["LoggingConfig"])["LogFormat"] == "JSON"
         assert "LogGroup" in props.get("LoggingConfig", {}), f"{name}: log group with retention"
         # Its own group, named after its binary, kept as long as the deployer chose.
@@ -706,7 +754,7 @@ def test_cors_on_success_errors_and_preflight(transformed, template):
     # Every header the labs' client and ours send.
     assert {"authorization", "content-type", "if-match", "idempotency-key", "x-api-key"} <= allowed_headers
     for name, function in functions(template).items():
-        if function["Properties"].get("Events"):
+        if name not in EVENT_FUNCTIONS and function["Properties"].get("Events"):
             assert function["Properties"]["Environment"]["Variables"]["ALLOWED_ORIGINS"] == ORIGINS, name
     # The functions expose the same list (crates/notes-http/src/cors.rs).
     cors_source = (ROOT / "crates/notes-http/src/cors.rs").read_text()
@@ -937,3 +985,40 @@ def test_dictation_has_a_daily_budget_and_reserved_concurrency(template, transfo
     assert usage["TimeToLiveSpecification"] == {"AttributeName": "ExpiresAt", "Enabled": True}
     source = (ROOT / "crates/notes-dynamodb/src/usage.rs").read_text()
     assert 'const EXPIRES_AT: &str = "ExpiresAt";' in source
+
+
+def test_the_purge_runs_on_user_deletions_in_this_pool_only(template, transformed):
+    """Issue 22, item 2: an administrator's AdminDeleteUser in this stack's pool (and a user's own
+    DeleteUser, which names no pool) reaches the purge function through EventBridge rules on
+    CloudTrail's records, and EventBridge may invoke it for those rules alone."""
+    events = template["Resources"]["PurgeFunction"]["Properties"]["Events"]
+    assert {event["Type"] for event in events.values()} == {"EventBridgeRule"}, "nothing else invokes it"
+    patterns = {name: event["Properties"]["Pattern"] for name, event in events.items()}
+    for name, pattern in patterns.items():
+        assert pattern["source"] == ["aws.cognito-idp"], name
+        assert pattern["detail-type"] == ["AWS API Call via CloudTrail"], name
+        assert pattern["detail"]["eventSource"] == ["cognito-idp.amazonaws.com"], name
+    admin = patterns["AdminDeletedUser"]["detail"]
+    assert admin["eventName"] == ["AdminDeleteUser"]
+    assert admin["requestParameters"]["userPoolId"] == [{"Ref": "UserPool"}], "this stack's pool only"
+    assert patterns["UserDeletedThemselves"]["detail"]["eventName"] == ["DeleteUser"]
+    rules = resources_of(transformed, "AWS::Events::Rule")
+    assert len(rules) == 2
+    for name, rule in rules.items():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": ["PurgeFunction", "Arn"]}, name
+    permissions = {
+        name: permission["Properties"]
+        for name, permission in resources_of(transformed, "AWS::Lambda::Permission").items()
+        if permission["Properties"]["FunctionName"] == {"Ref": "PurgeFunction"}
+    }
+    assert len(permissions) == 2
+    for name, props in permissions.items():
+        assert props["Principal"] == "events.amazonaws.com", name
+        assert props["Action"] == "lambda:InvokeFunction", name
+        (rule,) = [rule for rule in rules if props["SourceArn"] == {"Fn::GetAtt": [rule, "Arn"]}]
+        assert rule in rules, name
+    # The account function deletes users only after reading them (is the name still theirs?).
+    account = EXPECTED_ACTIONS["AccountFunction"]["UserPool"]
+    assert account == {"cognito-idp:AdminGetUser", "cognito-idp:AdminDeleteUser"}
+    assert EXPECTED_ACTIONS["PurgeFunction"]["UserPool"] == {"cognito-idp:ListUsers"}, "the purge deletes no user"

@@ -111,4 +111,21 @@ describe("describeCognitoError", () => {
   test("falls back to err.name when there is no code", () => {
     assert.equal(describeCognitoError({ name: "CodeMismatchException" }).kind, "code-mismatch");
   });
+  const authenticator = [
+    { code: "CodeMismatchException", kind: "code-mismatch", why: "a wrong code at sign-in: type it anew, nothing to resend" },
+    { code: "EnableSoftwareTokenMFAException", kind: "code-mismatch", why: "a wrong code when setting up" },
+    { code: "InvalidParameterException", kind: "code-mismatch", why: "not six digits" },
+    { code: "ExpiredCodeException", kind: "code-used", why: "a code already used: wait for the next" },
+    { code: "NotAuthorizedException", kind: "session", why: "the sign-in session expired meanwhile" },
+  ];
+  for (const c of authenticator) {
+    test(`authenticator: ${c.why}`, () => {
+      const got = describeCognitoError({ code: c.code, message: "Cognito's own words" }, "authenticator");
+      assert.equal(got.kind, c.kind, c.why);
+      assert.doesNotMatch(got.message, /Cognito|Send a new one/, c.why);
+    });
+  }
+  test("an emailed code keeps its own words", () => {
+    assert.equal(describeCognitoError({ code: "ExpiredCodeException" }).message, "That code has expired. Send a new one.");
+  });
 });

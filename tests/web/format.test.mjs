@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { VOICES, formatTime } from "../../web/js/format.js";
+import { VOICES, formatTime, noteCard } from "../../web/js/format.js";
 
 describe("formatTime", () => {
   const cases = [
@@ -24,4 +24,23 @@ describe("VOICES", () => {
     assert.equal(new Set(ids).size, ids.length, "no duplicates");
     for (const id of ids) assert.match(id, /^[A-Z][a-z]+$/, id);
   });
+});
+
+describe("noteCard", () => {
+  const long = "x".repeat(10_000);
+  const cases = [
+    { text: "milk & eggs", want: { title: "milk & eggs", rest: "", long: false }, why: "one line: a title alone" },
+    { text: "Shopping\nmilk\neggs", want: { title: "Shopping", rest: "milk\neggs", long: false }, why: "the first line is the title, the rest the preview" },
+    { text: "\n\n  Title  \n\n\nbody\n\n", want: { title: "Title", rest: "body", long: false }, why: "blank lines around are not shown" },
+    { text: "   \n ", want: { title: "", rest: "", long: false }, why: "nothing but blanks" },
+    { text: long, want: { title: long, rest: "", long: true }, why: "a 10,000-character line collapses" },
+    { text: `t\n${"y".repeat(161)}`, want: { title: "t", rest: "y".repeat(161), long: true }, why: "a long preview collapses" },
+    { text: `t\n${"y".repeat(160)}`, want: { title: "t", rest: "y".repeat(160), long: false }, why: "up to 160 characters are shown whole" },
+    { text: "t\n1\n2\n3\n4", want: { title: "t", rest: "1\n2\n3\n4", long: true }, why: "more than three lines collapse" },
+    { text: "t\n1\n2\n3", want: { title: "t", rest: "1\n2\n3", long: false }, why: "three lines are shown whole" },
+    { text: "x".repeat(81), want: { title: "x".repeat(81), rest: "", long: true }, why: "a title over 80 characters collapses" },
+  ];
+  for (const c of cases) {
+    test(c.why, () => assert.deepEqual(noteCard(c.text), c.want, c.why));
+  }
 });

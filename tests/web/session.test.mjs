@@ -18,7 +18,7 @@ function fakeSession(token, { expIn = 3600, drift = 0 } = {}) {
   };
 }
 
-function fakeLib({ refreshAnswers = [], revokeError = null, authError = null, accountError = null } = {}) {
+function fakeLib({ refreshAnswers = [], revokeError = null, authError = null, accountError = null, totp = false, codeErrors = [] } = {}) {
   const log = [];
   const lib = {
     log,
@@ -48,7 +48,14 @@ function fakeLib({ refreshAnswers = [], revokeError = null, authError = null, ac
       authenticateUser(details, callbacks) {
         log.push(["authenticate", details.data]);
         if (authError) callbacks.onFailure(authError);
+        else if (totp) callbacks.totpRequired("SOFTWARE_TOKEN_MFA", {});
         else callbacks.onSuccess(fakeSession("id-1"));
+      }
+      sendMFACode(code, callbacks, type) {
+        log.push(["sendMFACode", this.username, code, type]);
+        const err = codeErrors.shift();
+        if (err) callbacks.onFailure(err);
+        else callbacks.onSuccess(fakeSession("id-mfa"));
       }
       refreshSession(refreshToken, cb) {
         log.push(["refresh", refreshToken.getToken()]);
@@ -112,9 +119,30 @@ describe("session", () => {
   test("sign in with USER_PASSWORD_AUTH; the username from the ID token", async () => {
     const lib = fakeLib();
     const s = createSession(lib, config, { onExpired() {} });
-    assert.equal(await s.signIn("alice", "pw"), "alice");
+    assert.deepEqual(await s.signIn("alice", "pw"), { username: "alice" });
     assert.deepEqual(lib.log.slice(1, 3), [["flow", "USER_PASSWORD_AUTH"], ["authenticate", { Username: "alice", Password: "pw" }]]);
     assert.equal(await s.token(), "id-1");
+  });
+
+  test("two-factor on: the password, then the authenticator's code, each retried as Cognito allows", async () => {
+    const lib = fakeLib({ totp: true, codeErrors: [{ code: "CodeMismatchException", message: "Invalid code received for user" }] });
+    const s = createSession(lib, config, { onExpired() {} });
+    assert.deepEqual(await s.signIn("alice", "pw"), { codeRequired: true });
+    assert.equal(s.signedIn, false, "not signed in before the code");
+    await assert.rejects(s.signInWithCode("000000"), (err) => err.kind === "code-mismatch" && err.message === MESSAGES.authenticatorCode);
+    assert.deepEqual(await s.signInWithCode("123456"), { username: "alice" });
+    assert.deepEqual(lib.log.filter((e) => e[0] === "sendMFACode").map((e) => e.slice(2)), [["000000", "SOFTWARE_TOKEN_MFA"], ["123456", "SOFTWARE_TOKEN_MFA"]]);
+    assert.equal(await s.token(), "id-mfa");
+  });
+
+  test("a code with no sign-in waiting for it, or after the sign-in expired, asks to start again", async () => {
+    const lib = fakeLib({ totp: true, codeErrors: [{ code: "NotAuthorizedException", message: "Invalid session for the user, session is expired." }] });
+    const s = createSession(lib, config, { onExpired() {} });
+    await assert.rejects(s.signInWithCode("123456"), (err) => err.kind === "session");
+    await s.signIn("alice", "pw");
+    await assert.rejects(s.signInWithCode("123456"), (err) => err.kind === "session");
+    await assert.rejects(s.signInWithCode("123456"), (err) => err.kind === "session", "the expired sign-in is forgotten");
+    assert.equal(lib.log.filter((e) => e[0] === "sendMFACode").length, 1);
   });
 
   test("a refused sign-in is an AuthError with the message for people", async () => {

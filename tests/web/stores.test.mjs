@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { createBoardStore } from "../../web/js/board.js";
+import { createBoardStore } from "../../web/js/stores/board-store.js";
 import { appendUnique, pageArray } from "../../web/js/pages.js";
 import { errorFromStatus } from "../../web/js/errors.js";
-import { createNotesStore, isSearch, matches } from "../../web/js/notes.js";
+import { createNotesStore, isSearch, matches } from "../../web/js/stores/notes-store.js";
 
 /** A fake api: `handler(method, url, options)` answers each request; every request is recorded. */
 function fakeApi(handler) {
@@ -95,6 +95,35 @@ describe("notes store", () => {
     answers[1].resolve(page([]));
     assert.equal(await first, false);
     assert.equal(await second, true);
+  });
+
+  test("a list read before a note was added, edited or deleted does not undo it when it arrives", async () => {
+    let answerList;
+    const listed = new Promise((resolve) => (answerList = resolve));
+    const api = fakeApi(async (method, url, options) => {
+      if (method === "GET") return listed;
+      if (method === "DELETE") return page(null);
+      if (options.body.NoteId) return page(note(options.body.NoteId, options.body.Note, 2));
+      return page(note("new", options.body.Note));
+    });
+    const store = createNotesStore(api, { newKey: keys() });
+    const loading = store.load("");
+    await store.create("added just after sign-in");
+    // The page was read before: "old" still at version 1, "gone" not yet deleted, no "new".
+    const stale = [note("old", "first words"), note("gone", "to delete")];
+    store.state.notes = [note("new", "added just after sign-in"), ...stale];
+    await store.save("old", "second words", null);
+    await store.remove(note("gone", "to delete"));
+    answerList(page(stale));
+    assert.equal(await loading, true);
+    assert.deepEqual(
+      store.state.notes.map((n) => [n.NoteId, n.Note]),
+      [["new", "added just after sign-in"], ["old", "second words"]],
+    );
+    // A list read after the writes is taken as it is.
+    const fresh = createNotesStore(fakeApi(async () => page([note("x", "only")])), { newKey: keys() });
+    await fresh.load("");
+    assert.deepEqual(fresh.state.notes.map((n) => n.NoteId), ["x"]);
   });
 
   test("more follows the Link URL and skips duplicates", async () => {

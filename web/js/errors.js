@@ -19,6 +19,8 @@ export const MESSAGES = Object.freeze({
   usernameTaken: "That username is taken.",
   codeMismatch: "That code is not correct.",
   codeExpired: "That code has expired. Send a new one.",
+  authenticatorCode: "That code is not correct. Type the 6-digit code your authenticator app shows now.",
+  authenticatorCodeUsed: "That code was already used. Wait for the next one in your authenticator app.",
   accountService: "The account service could not do that. Try again in a moment.",
   weakPassword:
     "That password does not meet the rules: at least 12 characters, with a lowercase and an uppercase letter, a number and a symbol.",
@@ -106,11 +108,22 @@ export function isNetworkFailure(err) {
 
 /**
  * What a Cognito error (from amazon-cognito-identity-js: `err.code`, `err.message`) means:
- * `{kind, message}`. kind "not-confirmed" asks the page to show the confirm form.
+ * `{kind, message}`. kind "not-confirmed" asks the page to show the confirm form. `about`
+ * "authenticator" is a two-factor code (TOTP), not an emailed one: a wrong one cannot be sent
+ * again, only typed anew, and one already used is waited out.
  */
-export function describeCognitoError(err) {
+export function describeCognitoError(err, about = "account") {
   const code = err && typeof err === "object" ? err.code || err.name : undefined;
   const own = err && typeof err.message === "string" && err.message.trim() !== "" ? err.message : "";
+  if (about === "authenticator") {
+    if (code === "CodeMismatchException" || code === "EnableSoftwareTokenMFAException") {
+      return { kind: "code-mismatch", message: MESSAGES.authenticatorCode };
+    }
+    if (code === "InvalidParameterException") return { kind: "code-mismatch", message: MESSAGES.authenticatorCode };
+    if (code === "ExpiredCodeException") return { kind: "code-used", message: MESSAGES.authenticatorCodeUsed };
+    // A sign-in session that expired while the code was looked for: start again.
+    if (code === "NotAuthorizedException") return { kind: "session", message: MESSAGES.session };
+  }
   switch (code) {
     case "NotAuthorizedException":
     case "UserNotFoundException":

@@ -46,3 +46,29 @@ export const VOICES = Object.freeze([
   ["Vitoria", "Portuguese, Brazil"],
   ["Ricardo", "Portuguese, Brazil"],
 ].map(([id, language]) => Object.freeze({ id, label: `${id} (${language})` })));
+
+/** Beyond these a note is collapsed to a few lines with "Show more": a 10,000-character note
+ * must not push every other note off the screen. A shorter note is shown whole, so nothing is
+ * ever hidden without the button that reveals it. */
+export const LONG_TITLE_CHARS = 80;
+export const LONG_REST_CHARS = 160;
+export const LONG_REST_LINES = 3;
+
+/**
+ * A note as a card: its first non-blank line as the title, the rest (blank lines before it
+ * dropped) as the preview, and whether it is long enough to collapse.
+ * @param {string} text
+ * @returns {{title: string, rest: string, long: boolean}}
+ */
+export function noteCard(text) {
+  const lines = String(text ?? "").split("\n");
+  const first = lines.findIndex((line) => line.trim() !== "");
+  if (first === -1) return { title: "", rest: "", long: false };
+  const title = lines[first].trim();
+  const restLines = lines.slice(first + 1);
+  while (restLines.length > 0 && restLines[0].trim() === "") restLines.shift();
+  while (restLines.length > 0 && restLines[restLines.length - 1].trim() === "") restLines.pop();
+  const rest = restLines.join("\n");
+  const long = title.length > LONG_TITLE_CHARS || rest.length > LONG_REST_CHARS || restLines.length > LONG_REST_LINES;
+  return { title, rest, long };
+}

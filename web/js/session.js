@@ -2,16 +2,19 @@
 // confirms, signs in (USER_PASSWORD_AUTH), keeps the ID token fresh (a timer a minute before it
 // expires, on the service's clock), refreshes on demand (after a 401), signs out (revoking the
 // refresh token) or everywhere (GlobalSignOut), resets a forgotten password (ForgotPassword,
-// ConfirmForgotPassword) and changes it (ChangePassword). Tokens stay in the library's own
-// storage; they are never logged.
+// ConfirmForgotPassword) and changes it (ChangePassword), and sets up two-factor with an
+// authenticator app (AssociateSoftwareToken, VerifySoftwareToken, SetUserMFAPreference), whose
+// code sign-in then asks for (the SOFTWARE_TOKEN_MFA challenge). Tokens, secrets and codes stay
+// out of every log line; tokens stay in the library's own storage.
 
 import { ApiError, describeCognitoError } from "./errors.js";
 import { expiresSoon, refreshDelayMs } from "./timing.js";
 
 /** A Cognito failure as an Error with `kind` and a message for people; `cause` keeps the original. */
 export class AuthError extends Error {
-  constructor(err) {
-    const { kind, message } = describeCognitoError(err);
+  /** `about`: "authenticator" for a two-factor code (errors.js's describeCognitoError). */
+  constructor(err, about = "account") {
+    const { kind, message } = describeCognitoError(err, about);
     super(message, { cause: err });
     this.name = "AuthError";
     this.kind = kind;
@@ -105,7 +108,12 @@ export function createSession(lib, config, { onExpired }) {
     });
   }
 
+  let awaitingCode = null; // the CognitoUser whose password was right and whose code is asked for
+
+  /** Resolves `{username}` when signed in, or `{codeRequired: true}` when the user has two-factor
+   * on: `signInWithCode` then finishes with the authenticator app's code. */
   function signIn(name, password) {
+    awaitingCode = null;
     return new Promise((resolve, reject) => {
       const cognitoUser = userFor(name);
       cognitoUser.setAuthenticationFlowType("USER_PASSWORD_AUTH");
@@ -113,14 +121,48 @@ export function createSession(lib, config, { onExpired }) {
       cognitoUser.authenticateUser(details, {
         onSuccess: (session) => {
           adopt(cognitoUser, session);
-          resolve(username());
+          resolve({ username: username() });
         },
         onFailure: (err) => reject(new AuthError(err)),
+        totpRequired: () => {
+          awaitingCode = cognitoUser;
+          resolve({ codeRequired: true });
+        },
         newPasswordRequired: () =>
           reject(new AuthError({ code: "NotAuthorizedException", message: "A new password is required." })),
       });
     });
   }
+
+  /** Answers the sign-in's two-factor challenge. A wrong code can be typed again (same sign-in);
+   * an expired sign-in rejects with kind "session" (start again with the password). */
+  function signInWithCode(code) {
+    const cognitoUser = awaitingCode;
+    if (cognitoUser === null) return Promise.reject(new AuthError({ code: "NotAuthorizedException" }, "authenticator"));
+    return new Promise((resolve, reject) => {
+      cognitoUser.sendMFACode(
+        code,
+        {
+          onSuccess: (session) => {
+            awaitingCode = null;
+            adopt(cognitoUser, session);
+            resolve({ username: username() });
+          },
+          onFailure: (err) => {
+            const failure = new AuthError(err, "authenticator");
+            if (failure.kind === "session") awaitingCode = null;
+            reject(failure);
+          },
+        },
+        "SOFTWARE_TOKEN_MFA",
+      );
+    });
+  }
+
+  /** Forgets a sign-in that waits for its code ("Back to sign in"). */
+  const cancelCode = () => {
+    awaitingCode = null;
+  };
 
   /** Resolves `{username, destination}` (where the code went, when Cognito says). */
   function signUp(name, email, password) {
@@ -187,6 +229,57 @@ export function createSession(lib, config, { onExpired }) {
       forUser.changePassword(oldPassword, newPassword, (err) => (err ? reject(new AuthError(err)) : resolve()));
     });
   }
+
+  /** Whether the signed-in user has two-factor on (GetUser's UserMFASettingList). */
+  async function twoFactorOn() {
+    const forUser = await signedInUser();
+    return new Promise((resolve, reject) => {
+      forUser.getUserData(
+        (err, data) => {
+          if (err) return reject(new AuthError(err));
+          const list = data && Array.isArray(data.UserMFASettingList) ? data.UserMFASettingList : [];
+          resolve(list.includes("SOFTWARE_TOKEN_MFA"));
+        },
+        { bypassCache: true },
+      );
+    });
+  }
+
+  /** Starts setting up two-factor: resolves the new secret (base32) for the authenticator app. */
+  async function beginTwoFactor() {
+    const forUser = await signedInUser();
+    return new Promise((resolve, reject) => {
+      forUser.associateSoftwareToken({
+        associateSecretCode: (secret) => resolve(secret),
+        onFailure: (err) => reject(new AuthError(err)),
+      });
+    });
+  }
+
+  /** Finishes setting up two-factor with a code of the new secret, and makes it the one sign-in
+   * asks for. A wrong code rejects (kind "code-mismatch") and changes nothing. */
+  async function confirmTwoFactor(code) {
+    const forUser = await signedInUser();
+    await new Promise((resolve, reject) => {
+      forUser.verifySoftwareToken(code, "PollyNotes", {
+        onSuccess: () => resolve(),
+        onFailure: (err) => reject(new AuthError(err, "authenticator")),
+      });
+    });
+    await setTotpPreference(forUser, true);
+  }
+
+  /** Turns two-factor off: sign-in asks for the password alone again. */
+  async function turnOffTwoFactor() {
+    await setTotpPreference(await signedInUser(), false);
+  }
+
+  const setTotpPreference = (forUser, on) =>
+    new Promise((resolve, reject) => {
+      forUser.setUserMfaPreference(null, { Enabled: on, PreferredMfa: on }, (err) =>
+        err ? reject(new AuthError(err)) : resolve(),
+      );
+    });
 
   /** Signs out on every device: every refresh token of the user is revoked (GlobalSignOut). On
    * success the local session is over too; on failure it goes on. */
@@ -262,6 +355,12 @@ export function createSession(lib, config, { onExpired }) {
   return {
     restore,
     signIn,
+    signInWithCode,
+    cancelCode,
+    twoFactorOn,
+    beginTwoFactor,
+    confirmTwoFactor,
+    turnOffTwoFactor,
     signUp,
     confirm,
     resendCode,

@@ -1121,6 +1121,7 @@ mod tests {
             .collect();
         routes.sort();
         let expected = [
+            ("DELETE", "/account", "account"),
             ("DELETE", "/notes/{id}", "delete"),
             ("GET", "/notes", "list"),
             ("GET", "/notes/search", "list"),

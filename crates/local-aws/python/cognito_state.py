@@ -72,6 +72,11 @@ class Store:
             user.software_token_mfa_enabled = entry.get("software_token_mfa_enabled", False)
             user.token_verified = entry.get("token_verified", False)
             user.preferred_mfa_setting = entry.get("preferred_mfa_setting")
+            # Two-factor (cognito_totp.py): without its secret a user with TOTP on could never
+            # sign in again.
+            user.totp_secret = entry.get("totp_secret")
+            user.totp_pending_secret = entry.get("totp_pending_secret")
+            user.totp_last_step = entry.get("totp_last_step")
             for name in entry.get("groups", []):
                 group = pool.groups.get(name)
                 if group is not None:
@@ -132,6 +137,9 @@ def _pool_state(pool):
                 "software_token_mfa_enabled": user.software_token_mfa_enabled,
                 "token_verified": user.token_verified,
                 "preferred_mfa_setting": user.preferred_mfa_setting,
+                "totp_secret": getattr(user, "totp_secret", None),
+                "totp_pending_secret": getattr(user, "totp_pending_secret", None),
+                "totp_last_step": getattr(user, "totp_last_step", None),
             }
             for user in pool.users.values()
         ],

@@ -7,6 +7,11 @@ or bends, done as Cognito does it:
   sets any password;
 - USER_SRP_AUTH with real SRP (`cognito_srp.py`): the labs' React client signs in with it, and
   moto's own answers the `sub` for the username and accepts any password;
+- TOTP two-factor (`cognito_totp.py`): AssociateSoftwareToken answers a secret of the user's
+  own, VerifySoftwareToken and the SOFTWARE_TOKEN_MFA challenge check the code (RFC 6238, one
+  step of drift either side), a wrong one is `EnableSoftwareTokenMFAException` or
+  `CodeMismatchException`, a sign-in code used twice `ExpiredCodeException`; moto's own gives
+  everyone one secret and accepts any code;
 - users that survive a restart (`cognito_state.py`), when `NOTES_COGNITO_STATE` names the file
   to keep them in (`make dev` with its data kept on disk).
 
@@ -36,19 +41,30 @@ does for what the web client does with them: `ForgotPassword` says where the cod
 and sends nothing (any code is accepted, as for sign-up); `ChangePassword` checks the current
 password and the policy; `GlobalSignOut` ends every refresh and access token of the user.
 
+`AdminDeleteUser` also leaves what CloudTrail would record of it: each successful call appends
+one EventBridge "AWS API Call via CloudTrail" event (the username hidden, as CloudTrail hides it)
+as a line of `cognito-deletions.jsonl` in moto's instance directory (`NOTES_DEVKIT_INSTANCE_DIR`),
+which the dev kit delivers to the `purge` function (`crates/notes-dev/src/deletion_feed.rs`),
+as EventBridge does in AWS. (moto has no `DeleteUser`, the user's own deletion.)
+
 Everything else is moto as installed; the arguments are moto_server's (`-H HOST -p PORT`).
 """
 
 import base64
+import datetime
 import json
 import os
 import sys
+import uuid
 
 import cognito_srp
 import cognito_state
+import cognito_totp
 
 from moto.cognitoidp import responses
 from moto.cognitoidp.exceptions import (
+    CodeMismatchException,
+    ExpiredCodeException,
     InvalidParameterException,
     NotAuthorizedError,
     ResourceNotFoundError,
@@ -148,6 +164,47 @@ def confirm_forgot_password(self, client_id, username, password, confirmation_co
 CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password
 
 
+# --- user deletions, recorded as CloudTrail records them ------------------------------------------
+
+DELETIONS_FILE = os.path.join(os.environ.get("NOTES_DEVKIT_INSTANCE_DIR") or os.getcwd(), "cognito-deletions.jsonl")
+_moto_admin_delete_user = CognitoIdpBackend.admin_delete_user
+
+
+def admin_delete_user(self, user_pool_id, username):
+    _moto_admin_delete_user(self, user_pool_id, username)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    record = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.cognito-idp",
+        "account": self.account_id,
+        "time": now,
+        "region": self.region_name,
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.08",
+            "eventTime": now,
+            "eventSource": "cognito-idp.amazonaws.com",
+            "eventName": "AdminDeleteUser",
+            "awsRegion": self.region_name,
+            "requestParameters": {"userPoolId": user_pool_id, "username": "HIDDEN_DUE_TO_SECURITY_REASONS"},
+            "responseElements": None,
+            "eventID": str(uuid.uuid4()),
+            "readOnly": False,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "eventCategory": "Management",
+        },
+    }
+    # One line per write, appended: the reader only ever takes complete lines.
+    with open(DELETIONS_FILE, "a", encoding="utf-8") as deletions:
+        deletions.write(json.dumps(record) + "\n")
+
+
+CognitoIdpBackend.admin_delete_user = admin_delete_user
+
+
 # --- USER_SRP_AUTH, checked -----------------------------------------------------------------------
 
 CHALLENGES = cognito_srp.Challenges()
@@ -223,6 +280,107 @@ def respond_to_auth_challenge(self, session, client_id, challenge_name, challeng
 
 CognitoIdpBackend.initiate_auth = initiate_auth
 CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
+
+
+# --- TOTP two-factor, checked ----------------------------------------------------------------------
+
+
+class EnableSoftwareTokenMFAException(JsonRESTError):
+    def __init__(self, message):
+        super().__init__("EnableSoftwareTokenMFAException", message)
+
+
+def _user_of(backend, access_token, session):
+    """The user an access token (or a sign-in session, for MFA_SETUP) is for, and its pool."""
+    if session:
+        if session not in backend.sessions:
+            raise NotAuthorizedError("Invalid session for the user, session is expired.")
+        username, pool = backend.sessions[session]
+        return pool._get_user(username), pool
+    for pool in backend.user_pools.values():
+        entry = pool.access_tokens.get(access_token) if access_token else None
+        if entry is not None:
+            user = pool._get_user(entry[1])
+            if user is not None:
+                return user, pool
+    raise NotAuthorizedError("Invalid Access Token")
+
+
+def associate_software_token(self, access_token, session):
+    user, _pool = _user_of(self, access_token, session)
+    # A new secret each time, kept aside until a code of it is verified: the one in use (if any)
+    # goes on working until then, as in Cognito.
+    user.totp_pending_secret = cognito_totp.new_secret()
+    answer = {"SecretCode": user.totp_pending_secret}
+    if session:
+        answer["Session"] = session
+    return answer
+
+
+def verify_software_token(self, access_token, session, user_code, friendly_device_name):
+    user, pool = _user_of(self, access_token, session)
+    if not cognito_totp.well_formed(user_code):
+        raise InvalidParameterException("Invalid UserCode: six digits expected.")
+    pending = getattr(user, "totp_pending_secret", None)
+    if not pending:
+        raise InvalidParameterException("Software token is not associated with the user.")
+    if cognito_totp.matching_step(pending, user_code) is None:
+        raise EnableSoftwareTokenMFAException("Code mismatch and fail enable Software Token MFA")
+    user.totp_secret = pending
+    user.totp_pending_secret = None
+    user.token_verified = True
+    answer = {"Status": "SUCCESS"}
+    if session:
+        del self.sessions[session]
+        answer["Session"] = str(uuid.uuid4())
+        self.sessions[answer["Session"]] = (user.username, pool)
+    return answer
+
+
+_moto_set_user_mfa_preference = CognitoIdpBackend.set_user_mfa_preference
+
+
+def set_user_mfa_preference(self, access_token, software_token_mfa_settings, sms_mfa_settings):
+    _user, pool = _user_of(self, access_token, None)
+    # A pool whose MFA is OFF has no second factor to turn on. template.yaml's is OPTIONAL with
+    # EnabledMfas [SOFTWARE_TOKEN_MFA]; EnabledMfas is CloudFormation's (no CreateUserPool member,
+    # so the dev kit does not mirror it) and TOTP is the only factor this pool offers.
+    if (software_token_mfa_settings or {}).get("Enabled") and pool.mfa_config == "OFF":
+        raise InvalidParameterException("The user pool does not have MFA enabled.")
+    return _moto_set_user_mfa_preference(self, access_token, software_token_mfa_settings, sms_mfa_settings)
+
+
+_respond_with_srp = respond_to_auth_challenge
+
+
+def respond_to_auth_challenge_with_totp(self, session, client_id, challenge_name, challenge_responses):
+    if challenge_name == "SOFTWARE_TOKEN_MFA":
+        if session not in self.sessions:
+            raise NotAuthorizedError("Invalid session for the user, session is expired.")
+        username, pool = self.sessions[session]
+        user = pool._get_user(username)
+        named = pool._get_user(challenge_responses.get("USERNAME") or "")
+        if user is None or named is None or named.username != user.username:
+            raise NotAuthorizedError("Invalid session for the user.")
+        code = challenge_responses.get("SOFTWARE_TOKEN_MFA_CODE")
+        if not cognito_totp.well_formed(code):
+            raise InvalidParameterException("Invalid SOFTWARE_TOKEN_MFA_CODE: six digits expected.")
+        step = cognito_totp.matching_step(getattr(user, "totp_secret", None), code)
+        if step is None:
+            # The session stays: the person may type the code again, as with Cognito.
+            raise CodeMismatchException("Invalid code received for user")
+        if step <= (getattr(user, "totp_last_step", None) or -1):
+            raise ExpiredCodeException("Your software token has already been used once.")
+        user.totp_last_step = step
+        # moto's own check of the code is off (MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP unset): it
+        # would test its one shared secret.
+    return _respond_with_srp(self, session, client_id, challenge_name, challenge_responses)
+
+
+CognitoIdpBackend.associate_software_token = associate_software_token
+CognitoIdpBackend.verify_software_token = verify_software_token
+CognitoIdpBackend.set_user_mfa_preference = set_user_mfa_preference
+CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge_with_totp
 
 
 # --- users kept across restarts ----------------------------------------------------------------------

@@ -24,8 +24,10 @@
 //! sign-out), `ResendConfirmationCode`, the pool's password policy on `ConfirmForgotPassword`
 //! (moto's own sets any password), USER_SRP_AUTH with the proof checked and the username in
 //! `USER_ID_FOR_SRP` (`python/cognito_srp.py`; moto's own accepts any password and answers the
-//! `sub`, which amazon-cognito-identity-js then sends back as an unknown username), and users
-//! kept across restarts (`python/cognito_state.py`).
+//! `sub`, which amazon-cognito-identity-js then sends back as an unknown username), TOTP
+//! two-factor with a secret of each user's own and every code checked (`python/cognito_totp.py`;
+//! moto's own hands every user one fixed secret and accepts any code), and users kept across
+//! restarts (`python/cognito_state.py`).
 //!
 //! It does enforce the pool's password policy on sign-up, refuses a wrong password on
 //! `USER_PASSWORD_AUTH` and an unconfirmed user's sign-in, and puts `cognito:groups` in both the ID
@@ -51,6 +53,8 @@ pub const DEFAULT_COGNITO_PORT: u16 = 9229;
 
 /// The region of the local pool; pool ids and the token issuer carry it.
 pub const LOCAL_COGNITO_REGION: &str = "us-east-1";
+/// The file in moto's instance directory where `python/moto_server.py` appends user deletions.
+pub const DELETIONS_FILE_NAME: &str = "cognito-deletions.jsonl";
 
 /// Where `make dev` writes the pool's ids for `make token` and for a shell (`source` it).
 pub const DEFAULT_COGNITO_ENV_FILE: &str = ".local/cognito.env";
@@ -388,6 +392,13 @@ impl CognitoLocal {
     /// `http://127.0.0.1:<port>`, the Cognito endpoint URL.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Where this moto records each `AdminDeleteUser` as the CloudTrail event EventBridge would
+    /// deliver (one JSON object a line; `python/moto_server.py`), for
+    /// [`DeletionFeed`](crate::deletion_feed::DeletionFeed).
+    pub fn deletions_file(&self) -> PathBuf {
+        self.process.instance_dir().join(DELETIONS_FILE_NAME)
     }
 
     /// The TCP port moto listens on.
@@ -856,6 +867,20 @@ impl LocalPool {
         .to_vec()
     }
 
+    /// What the functions that manage users (`account`, `purge`) need to reach this pool through
+    /// the Cognito SDK: the pool and moto's endpoint, in moto's region.
+    pub fn user_admin_env(&self) -> Vec<(String, String)> {
+        [
+            ("USER_POOL_ID", self.pool_id.clone()),
+            (
+                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+                self.client.endpoint.clone(),
+            ),
+        ]
+        .map(|(name, value)| (name.to_owned(), value))
+        .to_vec()
+    }
+
     /// The lines of `.local/cognito.env`: sourced by a shell, they let the AWS CLI reach the
     /// pool with the names the labs use (`$CognitoPoolId`, `$AppClientId`). The endpoint is set
     /// for Cognito only, so other `aws` commands in that shell are not sent to moto; the region
@@ -1085,6 +1110,11 @@ mod tests {
             ),
             ("/Schema/0/Name", json!("email"), "email attribute"),
             ("/Schema/0/Required", json!(true), "email required"),
+            (
+                "/MfaConfiguration",
+                json!("OPTIONAL"),
+                "two-factor is each user's choice",
+            ),
         ];
         for (pointer, expected, why) in cases {
             assert_eq!(

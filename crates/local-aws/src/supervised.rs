@@ -144,6 +144,11 @@ impl SupervisedProcess {
         })
     }
 
+    /// The server's private working directory (`NOTES_DEVKIT_INSTANCE_DIR` in its environment).
+    pub(crate) fn instance_dir(&self) -> &Path {
+        &self.instance_dir
+    }
+
     /// The supervisor's exit status if it has exited, which it does as soon as the server does.
     pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
         self.supervisor.try_wait().ok().flatten()

@@ -340,7 +340,13 @@ pub async fn count_items(client: &Client, table: &str) -> Result<u64, DevkitErro
     }
 }
 
-fn dynamodb_error<E>(operation: &'static str, table: &str, error: SdkError<E>) -> DevkitError
+/// A DynamoDB SDK error as a [`DevkitError`] naming the operation and the table (the test kit
+/// reads tables too).
+pub fn dynamodb_error<E>(
+    operation: &'static str,
+    table: &str,
+    error: SdkError<E>,
+) -> DevkitError
 where
     aws_sdk_dynamodb::Error: From<SdkError<E>>,
 {
@@ -511,9 +517,38 @@ async fn wait_until_active(client: &Client, table_name: &str) -> Result<(), Devk
     }
 }
 
+/// The global secondary indexes of `spec` that the existing table `table_name` lacks: a table
+/// kept from before the template added them. DynamoDB Local cannot add an index to a table that
+/// holds items (its queries then fail), so the dev kit can only say so.
+pub async fn missing_global_indexes(
+    client: &Client,
+    spec: &TableSpec,
+    table_name: &str,
+) -> Result<Vec<String>, DevkitError> {
+    let described = client
+        .describe_table()
+        .table_name(table_name)
+        .send()
+        .await
+        .map_err(|error| dynamodb_error("DescribeTable", table_name, error))?;
+    let present: Vec<&str> = described
+        .table()
+        .map(|table| table.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|index| index.index_name())
+        .collect();
+    Ok(spec
+        .global_secondary_indexes
+        .iter()
+        .filter(|index| !present.contains(&index.index_name.as_str()))
+        .map(|index| index.index_name.clone())
+        .collect())
+}
+
 /// Creates the table unless one named `table_name` already exists; returns whether it created
 /// it. For repeated local runs against a persistent DynamoDB Local: an existing table is left
-/// exactly as it is (its schema is not compared with the spec).
+/// exactly as it is (its schema is not compared with the spec; see [`missing_global_indexes`]).
 pub async fn ensure_table(
     client: &Client,
     spec: &TableSpec,
@@ -610,13 +645,24 @@ mod tests {
             vec![key("shard", KeyType::Hash), key("id", KeyType::Range)]
         );
         assert!(
-            posts
-                .attribute_definitions
-                .iter()
-                .all(|attribute| attribute.attribute_type == AttributeType::N),
-            "shard and id are numbers"
+            posts.attribute_definitions.iter().all(|attribute| {
+                attribute.attribute_type
+                    == if attribute.attribute_name == "authorId" {
+                        AttributeType::S
+                    } else {
+                        AttributeType::N
+                    }
+            }),
+            "shard and id are numbers, the author's sub a string"
         );
         assert!(posts.local_secondary_indexes.is_empty());
+        // An account's deletion finds its posts by author (a sparse, keys-only index).
+        let indexes: Vec<&str> = posts
+            .global_secondary_indexes
+            .iter()
+            .map(|index| index.index_name.as_str())
+            .collect();
+        assert_eq!(indexes, ["AuthorIndex"]);
     }
 
     #[test]

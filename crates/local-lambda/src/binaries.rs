@@ -23,6 +23,8 @@ pub const FUNCTION_BINARIES: &[&str] = &[
     "delete",
     "post",
     "dictate",
+    "account",
+    "purge",
 ];
 
 /// `cargo` + these: every binary of the workspace but the benchmark's, with every feature, in

@@ -32,10 +32,12 @@ use local_aws::polly_local::PollyLocal;
 use local_aws::s3_local;
 use local_aws::tables::{
     LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, client_for_endpoint, ensure_table,
-    load_table_specs, template_path,
+    load_table_specs, missing_global_indexes, template_path,
 };
 use local_aws::{DynamoDbLocal, DynamoDbLocalOptions, find_jar_dir};
 use local_lambda::binaries::{FUNCTION_BINARIES, function_binary_with_progress};
+use local_lambda::runtime_api::LambdaSandbox;
+use notes_dev::deletion_feed::DeletionFeed;
 use notes_dev::web_client::{
     self, DEFAULT_DEV_WEB_CONFIG_FILE, DEFAULT_WEB_CONFIG_FILE, DEFAULT_WEB_PORT, WebConfig,
     WebServer, WebServerConfig,
@@ -431,6 +433,7 @@ fn progress(message: &str) {
 struct DevStack {
     _dynamodb: Option<DynamoDbLocal>,
     _cognito: Option<CognitoLocal>,
+    _deletions: Option<DeletionFeed>,
     dynamodb_endpoint: String,
     pool: LocalPool,
     polly: PollyLocal,
@@ -450,13 +453,16 @@ async fn run_dev(flags: DevFlags) -> Result<(), DevError> {
     let (dynamodb, dynamodb_endpoint) = start_dynamodb(&args).await?;
     let mut function_env = ensure_tables(&dynamodb_endpoint).await?;
     let (cognito, pool) = start_cognito(&args).await?;
+    function_env.extend(pool.user_admin_env());
     let polly = start_dictation(&args, &pool, &mut function_env).await?;
     write_watch_env(&args, &pool, &function_env)?;
     let binaries_dir = function_binaries_dir()?;
+    let deletions = start_purge(cognito.as_ref(), &binaries_dir, &function_env).await?;
     let (api, stage) = start_api(&args, &pool, &binaries_dir, function_env).await?;
     let stack = DevStack {
         _dynamodb: dynamodb,
         _cognito: cognito,
+        _deletions: deletions,
         dynamodb_endpoint,
         pool,
         polly,
@@ -539,6 +545,17 @@ async fn ensure_tables(dynamodb_endpoint: &str) -> Result<Vec<(String, String)>,
         let name = local_table_name(logical_id);
         if ensure_table(&client, spec, &name).await? {
             progress(&format!("created table {name}"));
+        } else {
+            let missing = missing_global_indexes(&client, spec, &name).await?;
+            if !missing.is_empty() {
+                progress(&format!(
+                    "table {name} was kept from before template.yaml added its index {}: \
+                     deleting an account fails locally until the table is made again (stop make \
+                     dev and delete .local/dynamodb, which loses your local notes and posts, or \
+                     use make dev IN_MEMORY=1)",
+                    missing.join(", ")
+                ));
+            }
         }
         function_env.push((spec.env_var(), name));
     }
@@ -617,6 +634,22 @@ async fn start_dictation(
     function_env.extend(s3_local::audio_env(&s3_endpoint, bucket));
     function_env.push(("AWS_ENDPOINT_URL_POLLY".to_owned(), polly.endpoint()));
     Ok(polly)
+}
+
+/// The `purge` function, fed the pool's user deletions as EventBridge feeds it in AWS: an
+/// `aws cognito-idp admin-delete-user` against the local pool erases that user's data. Only with
+/// a moto this run started (a reused one records its deletions where this run cannot know).
+async fn start_purge(
+    cognito: Option<&CognitoLocal>,
+    binaries_dir: &Path,
+    function_env: &[(String, String)],
+) -> Result<Option<DeletionFeed>, DevError> {
+    let Some(cognito) = cognito else {
+        progress("user deletions are not purged locally: the Cognito stand-in was already running");
+        return Ok(None);
+    };
+    let purge = LambdaSandbox::start(&binaries_dir.join("purge"), function_env).await?;
+    Ok(Some(DeletionFeed::start(cognito.deletions_file(), purge)))
 }
 
 /// The same environment for `make watch` (cargo lambda watch --env-file), so single functions

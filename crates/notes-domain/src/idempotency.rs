@@ -10,7 +10,7 @@
 
 use std::future::Future;
 
-use crate::{StoreError, Timestamp, ValidationError};
+use crate::{StoreError, Timestamp, UserId, ValidationError};
 
 /// A client-chosen key for one logical request, typically a UUID. 1 to 255 visible ASCII
 /// characters: it travels in a header and is never shown to anyone, so nothing else is needed,
@@ -60,6 +60,9 @@ pub struct IdempotencyClaim {
     /// Stands for (function, caller, key), so that two users' keys never meet; opaque to the
     /// store, which uses it as the record's key.
     pub id: String,
+    /// The caller, stored beside the record so that deleting the account finds and deletes its
+    /// records (the id is a hash that names no one).
+    pub owner: UserId,
     /// Fingerprint of what the request asks for; a retry must carry the same.
     pub payload_hash: String,
     /// The store compares expiries with this, not with its own clock, so that tests can move time.

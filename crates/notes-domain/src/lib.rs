@@ -23,8 +23,9 @@ pub use idempotency::{
 pub use note::{Expectation, NewNote, Note, NoteId, NoteText, NoteWrite, SearchText, Version};
 pub use page::{NotePageKey, Page, PageSize, PostPageKey};
 pub use ports::{
-    AudioRemover, AudioStore, NoteDeleter, NoteReader, NoteWriter, PostReader, PostWriter,
-    SpeechBudget, SpeechSynthesizer,
+    AccountAudioRemover, AccountDataEraser, AudioRemover, AudioStore, ErasedData, NoteDeleter,
+    NoteReader, NoteWriter, PostReader, PostWriter, SpeechBudget, SpeechSynthesizer, UserDirectory,
+    UserRemoval,
 };
 pub use post::{NewPost, Post, PostContents, PostId, PostTitle};
 pub use speech::{

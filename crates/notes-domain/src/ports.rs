@@ -137,3 +137,67 @@ pub trait SpeechBudget: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = ()> + Send;
 }
+
+/// What one account's data came to when it was erased: how many items of each kind went (or, for
+/// posts, were handed to "deleted user"). Zero everywhere when there was nothing left, which is
+/// what a retry of a finished erasure finds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErasedData {
+    /// Notes, with the note counter item.
+    pub notes: usize,
+    /// Usage rows: the speech budget's days and the post counter.
+    pub usage_rows: usize,
+    /// `Idempotency-Key` records (they hold replayed responses, note text included).
+    pub idempotency_records: usize,
+    /// Board posts now attributed to [`Username::DELETED`](crate::Username::DELETED).
+    pub posts_anonymized: usize,
+}
+
+pub trait AccountDataEraser: Send + Sync {
+    /// Deletes everything stored for `user` in the tables (notes and their counter, usage rows,
+    /// idempotency records) and hands their posts to "deleted user", dropping the author's id from
+    /// them. Each step only removes what is still there, so running it again after a failure
+    /// finishes the job, and running it on an erased account changes nothing.
+    fn erase_account_data(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<ErasedData, StoreError>> + Send;
+
+    /// Every user id that still owns something in the tables (a note, a usage row, an
+    /// idempotency record, a post's author id), for the purge to check against the user pool.
+    fn data_owners(
+        &self,
+    ) -> impl Future<Output = Result<std::collections::BTreeSet<UserId>, StoreError>> + Send;
+}
+
+pub trait AccountAudioRemover: Send + Sync {
+    /// Deletes every stored audio of the user (everything under [`AudioKey::user_prefix`]) and
+    /// returns how many objects were deleted. None is not an error.
+    fn remove_account_audio(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<usize, SpeechError>> + Send;
+}
+
+/// What became of the user in the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserRemoval {
+    /// The user was deleted now.
+    Deleted,
+    /// There was no user of that name with that id any more: deleted before (a retry), or the
+    /// name now belongs to another account, which is left alone.
+    AlreadyGone,
+}
+
+pub trait UserDirectory: Send + Sync {
+    /// Deletes the user named `username` from the pool, but only if that user is still the one
+    /// with id `user` (a username is freed on deletion and may be signed up again).
+    fn delete_user(
+        &self,
+        user: &UserId,
+        username: &crate::Username,
+    ) -> impl Future<Output = Result<UserRemoval, StoreError>> + Send;
+
+    /// Whether a user with this id (`sub`) exists in the pool, whatever its status.
+    fn user_exists(&self, user: &UserId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

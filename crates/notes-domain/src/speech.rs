@@ -301,8 +301,8 @@ impl AudioKey {
         Self(key)
     }
 
-    /// `<UserId>/<NoteId>/`: every audio of one note, whatever its text, voice and engine.
-    pub fn prefix(user: &UserId, note: &NoteId) -> String {
+    /// `<UserId>/`: every audio of one user, whatever the note.
+    pub fn user_prefix(user: &UserId) -> String {
         let mut key = String::new();
         for byte in user.as_str().bytes() {
             if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'@') {
@@ -312,7 +312,15 @@ impl AudioKey {
                 let _ = write!(key, "%{byte:02X}");
             }
         }
-        let _ = write!(key, "/{note}/");
+        key.push('/');
+        key
+    }
+
+    /// `<UserId>/<NoteId>/`: every audio of one note, whatever its text, voice and engine.
+    pub fn prefix(user: &UserId, note: &NoteId) -> String {
+        let mut key = Self::user_prefix(user);
+        // Writing to a String cannot fail.
+        let _ = write!(key, "{note}/");
         key
     }
 

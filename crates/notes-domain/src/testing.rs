@@ -3,10 +3,13 @@
 //! tests of what a store does when a generated id is taken. Compiled only with the `testing`
 //! feature.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::{
+    AccountAudioRemover, AccountDataEraser, ErasedData, UserDirectory, UserRemoval, Username,
+};
 use crate::{AudioRemover, NoteIdSource, SpeechError, TimeAndRandomIds, Timestamp};
 use crate::{
     ClaimOutcome, IdempotencyClaim, IdempotencyStore, NewNote, NewPost, Note, NoteDeleter, NoteId,
@@ -134,6 +137,33 @@ impl IdempotencyStore for UntouchableStore {
         self.refuse()
     }
     async fn release(&self, _: &IdempotencyClaim) -> Result<(), StoreError> {
+        self.refuse()
+    }
+}
+
+impl AccountDataEraser for UntouchableStore {
+    async fn erase_account_data(&self, _: &UserId) -> Result<ErasedData, StoreError> {
+        self.refuse()
+    }
+    async fn data_owners(&self) -> Result<BTreeSet<UserId>, StoreError> {
+        self.refuse()
+    }
+}
+
+impl AccountAudioRemover for UntouchableStore {
+    async fn remove_account_audio(&self, _: &UserId) -> Result<usize, SpeechError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Err(SpeechError::internal(std::io::Error::other(
+            "this request should never have reached the audio bucket",
+        )))
+    }
+}
+
+impl UserDirectory for UntouchableStore {
+    async fn delete_user(&self, _: &UserId, _: &Username) -> Result<UserRemoval, StoreError> {
+        self.refuse()
+    }
+    async fn user_exists(&self, _: &UserId) -> Result<bool, StoreError> {
         self.refuse()
     }
 }

@@ -7,7 +7,7 @@ use crate::{ValidationError, char_count, has_forbidden_control};
 /// The caller's permanent id: the Cognito `sub`, which no other user ever gets, even after this
 /// account is deleted and its username signed up again. Everything a user owns is keyed by it.
 /// Only ever built from the authorizer context, never from a request body.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserId(String);
 
 /// One-line, non-blank and at most 128 characters: what both a `sub` and a Cognito username are.

@@ -21,6 +21,9 @@ use crate::error::{corrupt, store_error};
 type Item = HashMap<String, AttributeValue>;
 
 const ID: &str = "id";
+/// The caller's id (`sub`), the hash key of the table's `OwnerIndex`: how an account's deletion
+/// finds its records. Records written before it existed have none and simply expire.
+pub(crate) const OWNER: &str = "owner";
 const STATUS: &str = "status";
 const EXPIRATION: &str = "expiration";
 const IN_PROGRESS_EXPIRATION: &str = "in_progress_expiration";
@@ -73,6 +76,7 @@ impl DynamoIdempotency {
             .put_item()
             .table_name(&self.table)
             .item(ID, s(&claim.id))
+            .item(OWNER, s(claim.owner.as_str()))
             .item(STATUS, s(IN_PROGRESS))
             .item(EXPIRATION, n(claim.expires_at.unix_seconds()))
             .item(

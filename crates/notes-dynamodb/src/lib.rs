@@ -4,6 +4,7 @@
 //! Table layouts are defined in `template.yaml` (the one source the tests and local tooling also
 //! read); the attribute names used here must match it.
 
+mod account;
 mod client;
 mod error;
 mod idempotency;
@@ -12,6 +13,7 @@ mod posts;
 mod usage;
 mod warm_up;
 
+pub use account::{AccountTables, DynamoAccountData};
 pub use client::{
     AwsConfig, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_ATTEMPT_TIMEOUT, OPERATION_TIMEOUT,
     client_from_env, dynamodb_client, sdk_config, timeouts_for,

@@ -83,6 +83,7 @@ impl<I: IdempotencyStore> Idempotency<I> {
         let now = Timestamp::now();
         let claim = IdempotencyClaim {
             id: record_id(scope, user, &key),
+            owner: user.clone(),
             payload_hash: payload_hash(scope, payload)?,
             now,
             expires_at: now.plus(self.window),

@@ -1,6 +1,7 @@
 //! S3 as the `AudioStore`: complete mp3 objects written in one `PutObject`, a `HeadObject` to
 //! find audio to reuse (and its age), and presigned GET URLs; and as the `AudioRemover`: a
-//! listing of the note's prefix and one `DeleteObjects` per page of it.
+//! listing of the note's prefix and one `DeleteObjects` per page of it; and as the
+//! `AccountAudioRemover`, the same over the user's prefix.
 
 use std::time::{Duration, SystemTime};
 
@@ -10,7 +11,9 @@ use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use notes_domain::{AudioKey, AudioRemover, AudioStore, NoteId, SpeechError, UserId};
+use notes_domain::{
+    AccountAudioRemover, AudioKey, AudioRemover, AudioStore, NoteId, SpeechError, UserId,
+};
 
 use crate::sdk_error::speech_error;
 
@@ -104,7 +107,19 @@ impl AudioStore for S3Audio {
 
 impl AudioRemover for S3Audio {
     async fn remove_note_audio(&self, user: &UserId, note: &NoteId) -> Result<usize, SpeechError> {
-        let prefix = AudioKey::prefix(user, note);
+        self.remove_prefix(&AudioKey::prefix(user, note)).await
+    }
+}
+
+impl AccountAudioRemover for S3Audio {
+    async fn remove_account_audio(&self, user: &UserId) -> Result<usize, SpeechError> {
+        self.remove_prefix(&AudioKey::user_prefix(user)).await
+    }
+}
+
+impl S3Audio {
+    /// Deletes every object under `prefix`, one listing and one `DeleteObjects` per round.
+    async fn remove_prefix(&self, prefix: &str) -> Result<usize, SpeechError> {
         let mut removed = 0;
         // Each round lists from the start of the prefix again: what the previous round deleted
         // is gone, so no continuation token is needed, and the loop ends when nothing is left.
@@ -113,7 +128,7 @@ impl AudioRemover for S3Audio {
                 .client
                 .list_objects_v2()
                 .bucket(&self.bucket)
-                .prefix(&prefix)
+                .prefix(prefix)
                 .max_keys(REMOVAL_PAGE_SIZE)
                 .send()
                 .await

@@ -514,3 +514,301 @@ fn the_account_operations_answer_as_cognito() {
         "and the access token"
     );
 }
+
+/// RFC 4648 base32 (Cognito's SecretCode, unpadded) to bytes.
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        let digit = ALPHABET
+            .iter()
+            .position(|&a| a == c)
+            .expect("a base32 digit");
+        value = (value << 5) | digit as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+            value &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// The six-digit TOTP code of `secret` for 30-second step `step` (RFC 6238 with HMAC-SHA1), as
+/// an authenticator app computes it.
+fn totp(secret: &str, step: u64) -> String {
+    let key = ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        &base32_decode(secret),
+    );
+    let digest = ring::hmac::sign(&key, &step.to_be_bytes());
+    let digest = digest.as_ref();
+    let offset = usize::from(digest[19] & 0x0f);
+    let number = u32::from_be_bytes([
+        digest[offset] & 0x7f,
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]);
+    format!("{:06}", number % 1_000_000)
+}
+
+fn current_step() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 30
+}
+
+#[test]
+fn totp_helper_meets_rfc_6238() {
+    // RFC 6238, appendix B, SHA-1 key "12345678901234567890": the last six of its eight digits.
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    assert_eq!(totp(secret, 59 / 30), "287082");
+    assert_eq!(totp(secret, 1_111_111_109 / 30), "081804");
+}
+
+/// TOTP two-factor as the web client sets it up and signs in with it, which the dev kit's moto
+/// answers as Cognito does (crates/local-aws/python/cognito_totp.py): a secret of the user's
+/// own, a wrong code refused at verification and at sign-in, a sign-in code not taken twice.
+#[test]
+fn totp_two_factor_answers_as_cognito() {
+    let (moto, pool) = start_pool();
+    let client = moto.client();
+    pool.ensure_user("twofactor", "twofactor@example.com", PASSWORD)
+        .unwrap();
+    pool.ensure_user("other", "other@example.com", PASSWORD)
+        .unwrap();
+    let error_type = |result: Result<Value, local_aws::cognito_local::CognitoLocalError>| {
+        result
+            .err()
+            .and_then(|e| e.service_error_type().map(str::to_owned))
+    };
+    let sign_in = |username: &str| {
+        client.call(
+            "InitiateAuth",
+            &serde_json::json!({
+                "ClientId": pool.client_id(),
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": username, "PASSWORD": PASSWORD},
+            }),
+        )
+    };
+    let access_of = |answer: &Value| {
+        answer["AuthenticationResult"]["AccessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let access = access_of(&sign_in("twofactor").unwrap());
+    let other_access = access_of(&sign_in("other").unwrap());
+    let associate = |token: &str| {
+        client
+            .call(
+                "AssociateSoftwareToken",
+                &serde_json::json!({"AccessToken": token}),
+            )
+            .unwrap()["SecretCode"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let secret = associate(&access);
+    assert_eq!(secret.len(), 52, "256 bits in base32: {secret}");
+    assert!(
+        secret
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c)),
+        "{secret}"
+    );
+    assert_ne!(
+        associate(&other_access),
+        secret,
+        "each user has a secret of their own"
+    );
+    assert_eq!(
+        error_type(client.call(
+            "AssociateSoftwareToken",
+            &serde_json::json!({"AccessToken": "not-a-token"})
+        ))
+        .as_deref(),
+        Some("NotAuthorizedException")
+    );
+
+    let prefer_totp = || {
+        client.call(
+            "SetUserMFAPreference",
+            &serde_json::json!({
+                "AccessToken": access,
+                "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true},
+            }),
+        )
+    };
+    assert_eq!(
+        error_type(prefer_totp()).as_deref(),
+        Some("InvalidParameterException"),
+        "not before a code of the secret is verified"
+    );
+    let verify = |code: &str| {
+        client.call(
+            "VerifySoftwareToken",
+            &serde_json::json!({"AccessToken": access, "UserCode": code, "FriendlyDeviceName": "phone"}),
+        )
+    };
+    let wrong = totp(&secret, current_step() + 10);
+    assert_eq!(
+        error_type(verify(&wrong)).as_deref(),
+        Some("EnableSoftwareTokenMFAException"),
+        "a code of another time is refused"
+    );
+    assert_eq!(
+        error_type(verify("12ab56")).as_deref(),
+        Some("InvalidParameterException")
+    );
+    let verified = verify(&totp(&secret, current_step())).unwrap();
+    assert_eq!(verified["Status"], "SUCCESS");
+    prefer_totp().unwrap();
+    let user = client
+        .call("GetUser", &serde_json::json!({"AccessToken": access}))
+        .unwrap();
+    assert_eq!(
+        user["UserMFASettingList"],
+        serde_json::json!(["SOFTWARE_TOKEN_MFA"])
+    );
+    assert_eq!(user["PreferredMfaSetting"], "SOFTWARE_TOKEN_MFA");
+
+    // Sign-in now asks for a code after the password.
+    let challenge = sign_in("twofactor").unwrap();
+    assert_eq!(
+        challenge["ChallengeName"], "SOFTWARE_TOKEN_MFA",
+        "{challenge}"
+    );
+    assert!(challenge.get("AuthenticationResult").is_none());
+    let session = challenge["Session"].as_str().unwrap().to_owned();
+    let answer = |session: &str, code: &str| {
+        client.call(
+            "RespondToAuthChallenge",
+            &serde_json::json!({
+                "ClientId": pool.client_id(),
+                "ChallengeName": "SOFTWARE_TOKEN_MFA",
+                "Session": session,
+                "ChallengeResponses": {"USERNAME": "twofactor", "SOFTWARE_TOKEN_MFA_CODE": code},
+            }),
+        )
+    };
+    assert_eq!(
+        error_type(answer(&session, &wrong)).as_deref(),
+        Some("CodeMismatchException")
+    );
+    assert_eq!(
+        error_type(answer("no-such-session", &totp(&secret, current_step()))).as_deref(),
+        Some("NotAuthorizedException")
+    );
+    let code = totp(&secret, current_step());
+    let signed_in = answer(&session, &code).unwrap();
+    assert!(
+        signed_in["AuthenticationResult"]["IdToken"].is_string(),
+        "the right code after a wrong one signs in: {signed_in}"
+    );
+    let again = sign_in("twofactor").unwrap();
+    let again_session = again["Session"].as_str().unwrap().to_owned();
+    assert_eq!(
+        error_type(answer(&again_session, &code)).as_deref(),
+        Some("ExpiredCodeException"),
+        "a code already used to sign in is refused"
+    );
+    // The other user, without two-factor, signs in with the password alone.
+    assert!(sign_in("other").unwrap()["AuthenticationResult"]["IdToken"].is_string());
+}
+
+/// A user's two-factor key is kept with the users (`make dev` without IN_MEMORY): after a
+/// restart, sign-in still asks for the code and takes one of the same key.
+#[test]
+fn two_factor_survives_a_restart_when_users_are_kept() {
+    let dir = std::env::temp_dir().join(format!(
+        "notes-cognito-totp-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let users_file = dir.join("users.json");
+    let template = UserPoolTemplate::from_template(&local_aws::template_path()).unwrap();
+    let sign_in = |moto: &CognitoLocal, client_id: &str| {
+        moto.client().call(
+            "InitiateAuth",
+            &serde_json::json!({
+                "ClientId": client_id,
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": "keyholder", "PASSWORD": PASSWORD},
+            }),
+        )
+    };
+
+    let first = CognitoLocal::start_keeping_users(None, Some(&users_file)).unwrap();
+    let pool = first.client().ensure_pool(&template).unwrap();
+    pool.ensure_user("keyholder", "keyholder@example.com", PASSWORD)
+        .unwrap();
+    let client_id = pool.client_id().to_owned();
+    let access = sign_in(&first, &client_id).unwrap()["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = first
+        .client()
+        .call(
+            "AssociateSoftwareToken",
+            &serde_json::json!({"AccessToken": access}),
+        )
+        .unwrap()["SecretCode"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    first
+        .client()
+        .call(
+            "VerifySoftwareToken",
+            &serde_json::json!({"AccessToken": access, "UserCode": totp(&secret, current_step())}),
+        )
+        .unwrap();
+    first
+        .client()
+        .call(
+            "SetUserMFAPreference",
+            &serde_json::json!({
+                "AccessToken": access,
+                "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true},
+            }),
+        )
+        .unwrap();
+    drop(first);
+
+    let second = CognitoLocal::start_keeping_users(None, Some(&users_file)).unwrap();
+    let pool = second.client().ensure_pool(&template).unwrap();
+    assert_eq!(pool.client_id(), client_id);
+    let challenge = sign_in(&second, &client_id).unwrap();
+    assert_eq!(
+        challenge["ChallengeName"], "SOFTWARE_TOKEN_MFA",
+        "{challenge}"
+    );
+    let signed_in = second
+        .client()
+        .call(
+            "RespondToAuthChallenge",
+            &serde_json::json!({
+                "ClientId": client_id,
+                "ChallengeName": "SOFTWARE_TOKEN_MFA",
+                "Session": challenge["Session"],
+                "ChallengeResponses": {
+                    "USERNAME": "keyholder",
+                    "SOFTWARE_TOKEN_MFA_CODE": totp(&secret, current_step()),
+                },
+            }),
+        )
+        .unwrap();
+    assert!(
+        signed_in["AuthenticationResult"]["IdToken"].is_string(),
+        "{signed_in}"
+    );
+    drop(second);
+    let _ = std::fs::remove_dir_all(dir);
+}

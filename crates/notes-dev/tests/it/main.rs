@@ -9,5 +9,6 @@
     clippy::indexing_slicing
 )]
 
+mod deletion_feed;
 mod dynamodb_command;
 mod web_client;

@@ -22,6 +22,7 @@ async fn store() -> (DynamoIdempotency, notes_testkit::testing::TestTables) {
 fn claim(id: &str, hash: &str, now: Timestamp) -> IdempotencyClaim {
     IdempotencyClaim {
         id: id.to_owned(),
+        owner: notes_domain::UserId::parse("idempotency-test-owner").unwrap(),
         payload_hash: hash.to_owned(),
         now,
         expires_at: now.plus(Duration::from_secs(3_600)),

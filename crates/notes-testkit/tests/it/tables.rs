@@ -5,7 +5,7 @@ use std::path::Path;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, KeyType, ProjectionType, ScalarAttributeType, TimeToLiveStatus,
 };
-use local_aws::tables::parse_table_specs;
+use local_aws::tables::{missing_global_indexes, parse_table_specs};
 use local_aws::{
     DevkitError, client_for_endpoint, create_table, ensure_table, load_table_specs, template_path,
 };
@@ -77,11 +77,16 @@ async fn fresh_tables_have_the_keys_and_local_index_of_the_template() -> anyhow:
         keys(posts.key_schema()),
         [("shard", KeyType::Hash), ("id", KeyType::Range)]
     );
+    // Numeric keys; the author's id (AuthorIndex, for an account's deletion) is a string.
     assert!(
-        posts
-            .attribute_definitions()
-            .iter()
-            .all(|attribute| attribute.attribute_type() == &ScalarAttributeType::N),
+        posts.attribute_definitions().iter().all(|attribute| {
+            let expected = if attribute.attribute_name() == "authorId" {
+                ScalarAttributeType::S
+            } else {
+                ScalarAttributeType::N
+            };
+            attribute.attribute_type() == &expected
+        }),
         "{:?}",
         posts.attribute_definitions()
     );
@@ -175,6 +180,38 @@ async fn ensure_table_creates_a_missing_table_once() -> anyhow::Result<()> {
         matches!(&again, Err(DevkitError::DynamoDb { operation: "CreateTable", source, .. })
             if matches!(**source, aws_sdk_dynamodb::Error::ResourceInUseException(_))),
         "creating an existing table keeps DynamoDB's reason: {again:?}"
+    );
+    Ok(())
+}
+
+/// A persistent local table from before the template added a global index (the posts table's
+/// `AuthorIndex`) is named with the index it lacks; a table made from the template lacks none.
+#[tokio::test]
+async fn a_table_kept_from_before_an_index_was_added_is_named_with_it() -> anyhow::Result<()> {
+    let endpoint = tokio::task::spawn_blocking(shared_dynamodb_endpoint).await??;
+    let client = client_for_endpoint(&endpoint).await;
+    let specs = load_table_specs(&template_path())?;
+    let spec = &specs["PostsTable"];
+    let mut older = spec.clone();
+    older.global_secondary_indexes.clear();
+    older
+        .attribute_definitions
+        .retain(|attribute| attribute.attribute_name != "authorId");
+    let (old, new) = (
+        unique_table_name("PostsTable"),
+        unique_table_name("PostsTable"),
+    );
+    create_table(&client, &older, &old).await?;
+    create_table(&client, spec, &new).await?;
+
+    assert_eq!(
+        missing_global_indexes(&client, spec, &old).await?,
+        ["AuthorIndex"]
+    );
+    assert!(
+        missing_global_indexes(&client, spec, &new)
+            .await?
+            .is_empty()
     );
     Ok(())
 }

@@ -1,11 +1,12 @@
-// The account forms before sign-in (sign in, create account, confirm account, reset a forgotten
-// password, set a new one with the code): one shown at a time, its first empty field focused
-// when it is shown, the submit button disabled while its request runs,
+// The account forms before sign-in (sign in, its two-factor code, create account, confirm
+// account, reset a forgotten password, set a new one with the code): one shown at a time, its
+// first empty field focused when it is shown, the submit button disabled while its request runs,
 // each failure beside the field it is about (or the form's button), and the password rules on
 // the forms that set a password, ticked off as it is typed.
 
 import { submitOnCtrlEnter } from "../dom.js";
 import { passwordProblem } from "../password.js";
+import { codeDigits, codeProblem } from "../two-factor.js";
 import { clearFieldError, clearOnInput, showButtonError, showFieldError } from "./field-error.js";
 import { showPasswordRules } from "./password-rules.js";
 
@@ -18,17 +19,19 @@ const FIELD_OF = {
   "invalid-email": "email",
   "code-mismatch": "code",
   "code-expired": "code",
+  "code-used": "code",
 };
 
 /**
  * @param {HTMLElement} root the #auth section
- * @param {{signIn(f): Promise<void>, signUp(f): Promise<void>, confirm(f): Promise<void>, resend(username: string): Promise<void>,
+ * @param {{signIn(f): Promise<void>, signInWithCode(f): Promise<void>, signUp(f): Promise<void>, confirm(f): Promise<void>, resend(username: string): Promise<void>,
  *   forgot(f): Promise<void>, reset(f): Promise<void>}} actions
  *   each gets the form's values; the view re-enables the form when the promise settles
  */
 export function createAuthView(root, actions) {
   const forms = {
     "sign-in": root.querySelector("#sign-in-form"),
+    "two-factor": root.querySelector("#two-factor-form"),
     "sign-up": root.querySelector("#sign-up-form"),
     confirm: root.querySelector("#confirm-form"),
     forgot: root.querySelector("#forgot-form"),
@@ -99,6 +102,16 @@ export function createAuthView(root, actions) {
     const form = forms["sign-in"];
     busy(form, () => actions.signIn({ ...values(form), username: form.elements.username.value.trim() }));
   });
+  forms["two-factor"].addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = forms["two-factor"];
+    const problem = codeProblem(form.elements.code.value);
+    if (problem !== null) {
+      showFieldError(form.elements.code, problem);
+      return;
+    }
+    busy(form, () => actions.signInWithCode({ code: codeDigits(form.elements.code.value) }));
+  });
   forms["sign-up"].addEventListener("submit", (event) => {
     event.preventDefault();
     const form = forms["sign-up"];
@@ -167,6 +180,7 @@ export function createAuthView(root, actions) {
       }
       forms.confirm.elements.code.value = "";
       forms.reset.elements.code.value = "";
+      forms["two-factor"].elements.code.value = "";
       ruleChecks.forEach((check) => check());
     },
     showError,

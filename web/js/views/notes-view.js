@@ -1,4 +1,4 @@
-// The notes list: one <li> per note, edited, confirmed for deletion and dictated in place. Keyed
+// The notes view: one card per note, edited, confirmed for deletion and dictated in place. Keyed
 // by NoteId so an item is rebuilt only when its note or its own state changes (a textarea being
 // typed in, or audio playing in another note, is left alone). An edit is kept as a draft while it
 // is typed (a reload or a search that hides the note opens it again) and stays open, with what
@@ -7,7 +7,7 @@
 import { ifMatchFor } from "../api.js";
 import { h, submitOnCtrlEnter, uid } from "../dom.js";
 import { clearFieldError, showFieldError } from "./field-error.js";
-import { formatTime } from "../format.js";
+import { formatTime, noteCard } from "../format.js";
 
 const AUDIO_FAILED = "The audio could not be played.";
 const UNEXPECTED = "Something went wrong. Try again.";
@@ -50,6 +50,7 @@ export function createNotesView(els, actions) {
         error: null,
         audio: null,
         audioVersion: null,
+        expanded: false,
       });
     }
     return ui.get(id);
@@ -81,7 +82,7 @@ export function createNotesView(els, actions) {
     rerender();
   };
 
-  /** Focuses the element `key` ("edit", "listen", "delete", "keep", "textarea", "conflict") of a note. */
+  /** Focuses the element `key` ("edit", "listen", "delete", "keep", "expand", "textarea", "conflict") of a note. */
   function focusNote(id, key) {
     const item = items.get(id);
     const el = item && item.li.querySelector(`[data-key="${key}"]`);
@@ -105,13 +106,42 @@ export function createNotesView(els, actions) {
     return { el: h("p", { id, class: "field-error", role: "alert", text: st.error }), attrs: { "aria-describedby": id } };
   };
 
-  function viewBody(note, st) {
+  /** The card's face: the first line as its title, the rest as a preview, a long note collapsed
+   * to a few lines with "Show more" (the whole text stays in the page for search and screen
+   * readers), the time small beneath. */
+  function cardFace(note, st) {
+    const card = noteCard(note.Note);
+    const collapsed = card.long && !st.expanded;
+    const textId = `note-${note.NoteId}-text`;
     const when = note.UpdatedAt ?? note.CreatedAt;
+    const parts = [
+      h(
+        "div",
+        { id: textId, class: collapsed ? "note-content collapsed" : "note-content" },
+        h("h3", { class: "note-title", text: card.title }),
+        // The line break between title and preview, kept in the text (copying a card, or finding
+        // it by its text, gives the note as written) and not shown (the two are blocks).
+        card.rest !== "" ? ["\n", h("p", { class: "note-preview", text: card.rest })] : null,
+      ),
+    ];
+    if (card.long) {
+      parts.push(
+        button(collapsed ? "Show more" : "Show less", "expand", () => {
+          update(note.NoteId, { expanded: !st.expanded });
+          focusNote(note.NoteId, "expand");
+        }, { class: "link", "aria-expanded": String(!collapsed), "aria-controls": textId }),
+      );
+    }
+    const meta = when ? h("p", { class: "meta" }, "Updated ", h("time", { datetime: when, text: formatTime(when) })) : null;
+    return { parts, meta };
+  }
+
+  function viewBody(note, st) {
     const error = errorOf(note, st);
-    const parts = [h("p", { class: "note-text", text: note.Note })];
-    if (when) parts.push(h("p", { class: "meta" }, "Updated ", h("time", { datetime: when, text: formatTime(when) })));
+    const { parts, meta } = cardFace(note, st);
     if (st.mode === "confirm") {
       const qid = uid("confirm");
+      if (meta) parts.push(meta);
       parts.push(
         h(
           "div",
@@ -136,19 +166,27 @@ export function createNotesView(els, actions) {
       return parts;
     }
     const listening = st.busy === "listening";
+    // The time and the actions share one line beneath the text: small, and each still a button
+    // with its own name for the keyboard and screen readers (the icons are decoration).
     parts.push(
       h(
         "div",
-        { class: "row actions" },
-        button("Edit", "edit", () => startEdit(note.NoteId)),
-        button(listening ? "Preparing audio…" : "Listen", "listen", () => listen(note.NoteId), {
-          disabled: listening,
-          ...(st.errorFor === "listen" ? error.attrs : {}),
-        }),
-        button("Delete", "delete", () => {
-          update(note.NoteId, { mode: "confirm", error: null });
-          focusNote(note.NoteId, "keep");
-        }, st.errorFor === "delete" ? error.attrs : {}),
+        { class: "note-foot" },
+        meta,
+        h(
+          "div",
+          { class: "actions" },
+          button("Edit", "edit", () => startEdit(note.NoteId), { class: "action icon-edit" }),
+          button(listening ? "Preparing audio…" : "Listen", "listen", () => listen(note.NoteId), {
+            class: "action icon-listen",
+            disabled: listening,
+            ...(st.errorFor === "listen" ? error.attrs : {}),
+          }),
+          button("Delete", "delete", () => {
+            update(note.NoteId, { mode: "confirm", error: null });
+            focusNote(note.NoteId, "keep");
+          }, { class: "action icon-delete", ...(st.errorFor === "delete" ? error.attrs : {}) }),
+        ),
       ),
       error.el,
     );
@@ -294,6 +332,7 @@ export function createNotesView(els, actions) {
       note.UpdatedAt,
       note.Version,
       st.mode,
+      st.expanded,
       st.mode === "edit" ? null : st.busy,
       st.mode === "edit" ? null : st.error,
       st.conflict ? [st.conflict.note.Note, st.conflict.note.Version] : null,

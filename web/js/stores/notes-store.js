@@ -2,10 +2,10 @@
 // the writes (create with an Idempotency-Key, edit and delete with If-Match, dictate).
 // Talks to the API only through `api.request`; renders nothing.
 
-import { ifMatchFor } from "./api.js";
-import { latestOnly } from "./debounce.js";
-import { createSubmission } from "./idempotency.js";
-import { appendUnique, pageArray } from "./pages.js";
+import { ifMatchFor } from "../api.js";
+import { latestOnly } from "../debounce.js";
+import { createSubmission } from "../idempotency.js";
+import { appendUnique, pageArray } from "../pages.js";
 
 export const PAGE_SIZE = 20;
 
@@ -28,6 +28,31 @@ export function createNotesStore(api, { newKey, onChange = () => {} }) {
   const submission = createSubmission(newKey);
 
   const changed = () => onChange(state);
+
+  // What this page wrote while a list or a search was on its way: that answer was read before
+  // those writes, so they are applied to it again. A note added just after sign-in must not
+  // vanish when the first page, read before it existed, comes back.
+  let writeCount = 0;
+  const writes = []; // {n, created?: note, saved?: note, deletedId?: string}, the latest last
+  const MAX_WRITES = 100;
+  const wrote = (entry) => {
+    writes.push({ n: ++writeCount, ...entry });
+    if (writes.length > MAX_WRITES) writes.shift();
+  };
+  const withWritesSince = (since, notes, query) => {
+    let out = notes;
+    for (const w of writes) {
+      if (w.n <= since) continue;
+      if (w.deletedId !== undefined) out = out.filter((n) => n.NoteId !== w.deletedId);
+      else if (w.created) {
+        if (matches(w.created, query) && !out.some((n) => n.NoteId === w.created.NoteId)) out = [w.created, ...out];
+      } else if (w.saved) {
+        const newer = w.saved;
+        out = out.map((n) => (n.NoteId === newer.NoteId && (n.Version ?? 0) <= (newer.Version ?? 0) ? newer : n));
+      }
+    }
+    return out;
+  };
   const replace = (note) => {
     state.notes = state.notes.map((n) => (n.NoteId === note.NoteId ? note : n));
   };
@@ -43,6 +68,7 @@ export function createNotesStore(api, { newKey, onChange = () => {} }) {
     const path = isSearch(query)
       ? `/notes/search?text=${encodeURIComponent(query)}&limit=${PAGE_SIZE}`
       : `/notes?limit=${PAGE_SIZE}`;
+    const since = writeCount;
     try {
       let res;
       try {
@@ -52,7 +78,7 @@ export function createNotesStore(api, { newKey, onChange = () => {} }) {
         throw err;
       }
       if (!tickets.isCurrent(ticket)) return false;
-      state.notes = pageArray(res.data);
+      state.notes = withWritesSince(since, pageArray(res.data), query);
       state.next = res.next;
       state.loaded = true;
       return true;
@@ -93,6 +119,7 @@ export function createNotesStore(api, { newKey, onChange = () => {} }) {
     });
     submission.done();
     const note = res.data;
+    if (note && typeof note === "object") wrote({ created: note });
     if (note && typeof note === "object" && matches(note, state.query)) {
       state.notes = [note, ...state.notes.filter((n) => n.NoteId !== note.NoteId)];
       changed();
@@ -119,6 +146,7 @@ export function createNotesStore(api, { newKey, onChange = () => {} }) {
         resource: "note",
       });
       const saved = res.data;
+      wrote({ saved });
       replace(saved);
       changed();
       return { saved };
@@ -173,6 +201,7 @@ export function createNotesStore(api, { newKey, onChange = () => {} }) {
       }
       throw err;
     }
+    wrote({ deletedId: note.NoteId });
     drop(note.NoteId);
     changed();
   }

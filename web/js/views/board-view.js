@@ -1,4 +1,4 @@
-// The board: posts newest first, each with its title, text, author and time.
+// The board view: posts newest first, each with its title, text, author and time.
 
 import { h } from "../dom.js";
 import { formatTime } from "../format.js";

@@ -1,9 +1,9 @@
 // The board model: recent posts (newest first), the next page, and new posts (each submission
 // with its own Idempotency-Key). Renders nothing.
 
-import { latestOnly } from "./debounce.js";
-import { createSubmission } from "./idempotency.js";
-import { appendUnique, pageArray } from "./pages.js";
+import { latestOnly } from "../debounce.js";
+import { createSubmission } from "../idempotency.js";
+import { appendUnique, pageArray } from "../pages.js";
 
 export const POSTS_PAGE_SIZE = 20;
 
