@@ -342,11 +342,7 @@ pub async fn count_items(client: &Client, table: &str) -> Result<u64, DevkitErro
 
 /// A DynamoDB SDK error as a [`DevkitError`] naming the operation and the table (the test kit
 /// reads tables too).
-pub fn dynamodb_error<E>(
-    operation: &'static str,
-    table: &str,
-    error: SdkError<E>,
-) -> DevkitError
+pub fn dynamodb_error<E>(operation: &'static str, table: &str, error: SdkError<E>) -> DevkitError
 where
     aws_sdk_dynamodb::Error: From<SdkError<E>>,
 {
